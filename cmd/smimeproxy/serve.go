@@ -1,0 +1,196 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/smimeproxy/smimeproxy/config"
+	"github.com/smimeproxy/smimeproxy/keystore"
+	"github.com/smimeproxy/smimeproxy/proxy"
+	"github.com/smimeproxy/smimeproxy/proxy/imapproxy"
+	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
+	"github.com/smimeproxy/smimeproxy/smime/cms"
+)
+
+func init() {
+	register("serve", command{
+		summary: "run the proxy with a config file",
+		run:     runServe,
+	})
+}
+
+func runServe(args []string, _ io.Reader, _, stderr io.Writer) int {
+	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	configPath := flags.String("config", "smimeproxy.toml", "config `file`")
+	if err := flags.Parse(args); err != nil {
+		return 2
+	}
+
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := newLogger(cfg.Log, stderr)
+	for _, warning := range cfg.Warnings() {
+		log.Warn("insecure configuration", "problem", warning)
+	}
+
+	vault, err := openVault(cfg)
+	if err != nil {
+		log.Error("cannot open the key vault", "error", err)
+		return 1
+	}
+	p, err := startProxy(cfg, vault, log)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	waitForShutdown(p, log)
+	return 0
+}
+
+// openVault opens the file vault with the master key from its file or
+// environment variable.
+func openVault(cfg *config.Config) (*keystore.FileVault, error) {
+	var (
+		masterKey []byte
+		err       error
+	)
+	if cfg.Keystore.MasterKeyEnv != "" {
+		masterKey, err = keystore.MasterKeyFromEnv(cfg.Keystore.MasterKeyEnv)
+	} else {
+		masterKey, err = keystore.LoadMasterKey(cfg.Keystore.MasterKeyFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return keystore.OpenFileVault(cfg.Keystore.Path, masterKey)
+}
+
+// runningProxy is a started proxy: its servers and the listeners they
+// accept on.
+type runningProxy struct {
+	imap      *imapproxy.Server
+	listeners []net.Listener
+	addrs     []string
+}
+
+func newPipeline(cfg *config.Config, log hclog.Logger) *pipeline.Pipeline {
+	return pipeline.New(pipeline.Options{
+		AuthServID: cfg.Status.AuthservID,
+		Limits:     cms.Limits{MaxInputBytes: int(cfg.SMIME.MaxMessageBytes)},
+		CacheBytes: cfg.Cache.DecryptedMaxBytes,
+		Logger:     log,
+	})
+}
+
+func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*runningProxy, error) {
+	serverTLS, err := cfg.ServerTLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	upstreamTLS, err := cfg.IMAP.UpstreamTLSConfig()
+	if err != nil {
+		return nil, err
+	}
+
+	imapServer := imapproxy.New(imapproxy.Options{
+		Upstream: proxy.Upstream{
+			Address:   cfg.IMAP.Upstream,
+			TLS:       proxy.UpstreamTLS(cfg.IMAP.UpstreamTLS),
+			TLSConfig: upstreamTLS,
+			Timeout:   cfg.IMAP.UpstreamTimeout,
+		},
+		TLSConfig:    serverTLS,
+		InsecureAuth: cfg.IMAP.AllowInsecureAuth,
+		Pipeline:     newPipeline(cfg, log),
+		Vault:        vault,
+		Logger:       log,
+		Registry:     proxy.NewRegistry(),
+		MaxSessions:  cfg.IMAP.MaxSessions,
+	})
+	p := &runningProxy{imap: imapServer}
+
+	listen := []struct {
+		addr  string
+		serve func(net.Listener) error
+		kind  string
+	}{
+		{cfg.IMAP.Listen, imapServer.Serve, "imap"},
+		{cfg.IMAP.TLSListen, imapServer.ServeTLS, "imaps"},
+	}
+	for _, l := range listen {
+		if l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			p.close()
+			return nil, fmt.Errorf("listen %s on %s: %w", l.kind, l.addr, err)
+		}
+		p.listeners = append(p.listeners, ln)
+		p.addrs = append(p.addrs, ln.Addr().String())
+		log.Info("listening", "proto", l.kind, "addr", ln.Addr().String(),
+			"upstream", cfg.IMAP.Upstream, "upstream_tls", cfg.IMAP.UpstreamTLS)
+		go func(serve func(net.Listener) error, ln net.Listener, kind string) {
+			if err := serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+				log.Error("listener stopped", "proto", kind, "error", err)
+			}
+		}(l.serve, ln, l.kind)
+	}
+	return p, nil
+}
+
+func (p *runningProxy) close() {
+	for _, ln := range p.listeners {
+		ln.Close()
+	}
+	p.imap.Close()
+}
+
+// waitForShutdown blocks until SIGINT or SIGTERM, then tells clients the
+// proxy is going away and closes. A second signal exits at once.
+//
+// TODO(reload): SIGHUP should reload the config and keep the old one when
+// the new one is bad; today it is ignored so that it does not kill the
+// process.
+func waitForShutdown(p *runningProxy, log hclog.Logger) {
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for sig := range signals {
+		if sig == syscall.SIGHUP {
+			log.Warn("SIGHUP received: config reload is not supported yet; restart to apply changes")
+			continue
+		}
+		log.Info("shutting down", "signal", sig.String(), "sessions", p.imap.Sessions())
+		break
+	}
+
+	done := make(chan struct{})
+	go func() {
+		p.imap.Shutdown("smimeproxy is shutting down")
+		for _, ln := range p.listeners {
+			ln.Close()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case sig := <-signals:
+		log.Warn("second signal: exiting now", "signal", sig.String())
+		os.Exit(1)
+	case <-time.After(10 * time.Second):
+		log.Warn("shutdown took too long: exiting")
+	}
+}
