@@ -38,7 +38,7 @@ func wantsContent(options *imap.FetchOptions) bool {
 func (sess *session) fetchRelayed(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
 	cmd := sess.upstream.Fetch(numSet, options)
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		buf, err := msg.Collect()
+		buf, err := collect(msg)
 		if err != nil {
 			cmd.Close()
 			return sess.relayError("FETCH", err)
@@ -71,7 +71,7 @@ func (sess *session) fetchThroughPipeline(w *imapserver.FetchWriter, numSet imap
 	var pending []pendingMessage
 	cmd := sess.upstream.Fetch(numSet, &upOptions)
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		buf, err := msg.Collect()
+		buf, err := collect(msg)
 		if err != nil {
 			cmd.Close()
 			return sess.relayError("FETCH", err)
@@ -116,7 +116,7 @@ func (sess *session) fetchOriginals(w *imapserver.FetchWriter, pending []pending
 	whole := &imap.FetchItemBodySection{Peek: true}
 	cmd := sess.upstream.Fetch(uids, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{whole}})
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		buf, err := msg.Collect()
+		buf, err := collect(msg)
 		if err != nil {
 			cmd.Close()
 			return sess.relayError("FETCH", err)
@@ -150,6 +150,8 @@ func (sess *session) cachedOutput(uid imap.UID) (*pipeline.Output, bool) {
 }
 
 func (sess *session) transformAndWrite(w *imapserver.FetchWriter, meta *imapclient.FetchMessageBuffer, raw []byte, options *imap.FetchOptions) error {
-	out := sess.srv.opts.Pipeline.Transform(context.Background(), sess.messageRef(meta.UID), sess.keys, raw)
+	ctx := context.Background()
+	out := sess.srv.opts.Pipeline.Transform(ctx, sess.messageRef(meta.UID), sess.keys, raw)
+	sess.log.Debug("message transformed", "uid", meta.UID, "changed", out.Changed, "size", len(out.Message))
 	return writeTransformed(w, meta, out.Message, options)
 }

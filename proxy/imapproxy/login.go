@@ -49,8 +49,9 @@ func (sess *session) finishLogin(username, cmd string, err error) error {
 	}
 
 	sess.user = keystore.NormalizeUser(username)
-	sess.keys = &userKeys{vault: sess.srv.opts.Vault, user: sess.user}
-	sess.log = sess.log.With("user", sess.user)
+	sess.keys = proxy.NewUserKeys(sess.srv.opts.Vault, sess.user)
+	sess.baseLog = sess.baseLog.With("user", sess.user)
+	sess.log = sess.baseLog
 	sess.srv.opts.Registry.Update(sess.id, func(info *proxy.SessionInfo) { info.User = sess.user })
 	sess.log.Info("login succeeded", "cmd", cmd)
 	sess.commandSincePoll = true

@@ -27,6 +27,10 @@ func (sess *session) Select(mailbox string, options *imap.SelectOptions) (*imap.
 func (sess *session) setMailbox(name string, uidValidity uint32) {
 	sess.mailbox = name
 	sess.uidValidity = uidValidity
+	sess.log = sess.baseLog
+	if name != "" {
+		sess.log = sess.baseLog.With("mailbox", name)
+	}
 	sess.srv.opts.Registry.Update(sess.id, func(info *proxy.SessionInfo) { info.Mailbox = name })
 }
 

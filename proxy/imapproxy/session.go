@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -12,9 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/smimeproxy/smimeproxy/keystore"
 	"github.com/smimeproxy/smimeproxy/proxy"
-	"github.com/smimeproxy/smimeproxy/smime"
 )
 
 // session is one client connection and its upstream twin.
@@ -23,14 +20,15 @@ type session struct {
 	conn     *imapserver.Conn
 	id       string
 	started  time.Time
-	log      hclog.Logger
+	log      hclog.Logger // carries session, proto, remote, user, mailbox
+	baseLog  hclog.Logger // the same without mailbox
 	upstream *imapclient.Client
 	updates  *updateQueue
 
 	// Set once at login; read by every later command of this session
 	// only, which go-imap runs one at a time.
 	user string
-	keys *userKeys
+	keys *proxy.UserKeys
 
 	// Selected mailbox, for cache keys and logs.
 	mailbox     string
@@ -72,6 +70,7 @@ func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapser
 	}
 	remote := conn.NetConn().RemoteAddr().String()
 	sess.log = s.log.With("session", sess.id, "proto", "imap", "remote", remote)
+	sess.baseLog = sess.log
 
 	if !s.track(sess) {
 		sess.log.Warn("session refused: too many sessions", "max", s.opts.MaxSessions)
@@ -168,32 +167,4 @@ func (sess *session) relayError(cmd string, err error) error {
 		Code: imap.ResponseCodeUnavailable,
 		Text: "Mail server did not complete the command",
 	}
-}
-
-// userKeys hands the pipeline the logged-in user's keys. They are read
-// from the vault when a message first needs them and kept for the rest of
-// the session; a failed read is retried at the next message.
-type userKeys struct {
-	vault keystore.Vault
-	user  string
-
-	mu   sync.Mutex
-	keys []smime.Key
-}
-
-func (k *userKeys) Keys(ctx context.Context) ([]smime.Key, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.keys != nil {
-		return k.keys, nil
-	}
-	keys, err := k.vault.Keys(ctx, k.user)
-	if err != nil {
-		return nil, err
-	}
-	if keys == nil {
-		keys = []smime.Key{}
-	}
-	k.keys = keys
-	return keys, nil
 }

@@ -12,7 +12,7 @@ func (sess *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags 
 	_, byUID := numSet.(imap.UIDSet)
 	cmd := sess.upstream.Store(numSet, flags, options)
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
-		buf, err := msg.Collect()
+		buf, err := collect(msg)
 		if err != nil {
 			cmd.Close()
 			return sess.relayError("STORE", err)

@@ -1,0 +1,46 @@
+package pipeline
+
+import (
+	"time"
+
+	"github.com/smimeproxy/smimeproxy/smime"
+)
+
+// refFields are the log fields that name a message: (mailbox, uid) for
+// IMAP, uidl for POP3. Never the subject or any other content.
+func refFields(ref MessageRef) []any {
+	fields := []any{"user", ref.User}
+	if ref.POP3UIDL != "" && ref.UID == 0 {
+		return append(fields, "uidl", ref.POP3UIDL)
+	}
+	return append(fields, "mailbox", ref.Mailbox, "uidvalidity", ref.UIDValidity,
+		"uid", ref.UID)
+}
+
+// auditDecrypt writes the one audit line of a decryption attempt. The
+// detailed error is there for the operator; it names structures and
+// algorithms, never content or key material (the cms package promises
+// that for its errors, and ours quote neither).
+func (p *Pipeline) auditDecrypt(ref MessageRef, res smime.DecryptResult, d time.Duration) {
+	fields := append([]any{"event", "decrypt"}, refFields(ref)...)
+	fields = append(fields, "key", res.KeyID, "outcome", string(res.Outcome),
+		"cipher", res.Cipher, "recipient", res.Recipient, "duration", d)
+	if res.Detail != "" {
+		fields = append(fields, "detail", res.Detail)
+	}
+	if res.Err != nil {
+		fields = append(fields, "error", res.Err.Error())
+	}
+	if res.Outcome == smime.OutcomeTemporaryError {
+		p.audit.Warn("decrypt", fields...)
+		return
+	}
+	p.audit.Info("decrypt", fields...)
+}
+
+// auditForged records that fields claiming to be our results were
+// removed: someone upstream tried, or another proxy wrote them.
+func (p *Pipeline) auditForged(ref MessageRef, count int) {
+	fields := append([]any{"event", "forged-status"}, refFields(ref)...)
+	p.audit.Info("removed forged status fields", append(fields, "count", count)...)
+}

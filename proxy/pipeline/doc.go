@@ -1,0 +1,18 @@
+// Package pipeline turns a message from the mailbox server into the
+// message a client sees, for the IMAP and POP3 fronts alike.
+//
+// For an S/MIME envelope (RFC 8551 section 3.3: application/pkcs7-mime,
+// enveloped-data or authEnveloped-data) it decrypts the CMS content
+// (RFC 5652) with the session user's keys, and builds a message from the
+// outer header fields, an X-SMIME-Status field (grammar in package smime)
+// and the decrypted inner entity. Status fields that arrive in the
+// message are forged by definition and removed, as are
+// Authentication-Results fields under our authserv-id (RFC 8601
+// section 5). Every other message passes through byte for byte, and
+// NeedsTransform lets a front decide that from a few header fields
+// (HeaderFields) without downloading the body.
+//
+// Transformed messages are kept in a byte-bounded in-memory LRU cache,
+// keyed by user and message, and every decryption attempt writes one
+// audit log line (event=decrypt) without content or key material.
+package pipeline
