@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -103,5 +104,24 @@ func sampleHeapGrowth(peak *int64) (stop func()) {
 	return func() {
 		done.Store(true)
 		wg.Wait()
+	}
+}
+
+// BenchmarkTransformPlain20KB is the cost a plain message pays: the header
+// scan of NeedsTransform and Transform, no copy.
+func BenchmarkTransformPlain20KB(b *testing.B) {
+	raw := []byte(outerFields + "Content-Type: text/plain; charset=utf-8\r\n\r\n" +
+		strings.Repeat("a plain line of text that goes on for a while, 20 KB of it\r\n", 340))
+	p := New(Options{AuthServID: "proxy.example.org"})
+	keys := &countingKeys{}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if p.NeedsTransform(raw) {
+			b.Fatal("plain message needs transform")
+		}
+		if out := p.Transform(context.Background(), MessageRef{}, keys, raw); out.Changed {
+			b.Fatal("plain message changed")
+		}
 	}
 }

@@ -134,6 +134,10 @@ func (p *Pipeline) Cached(ref MessageRef) (*Output, bool) {
 // decrypted inner entity. An envelope that does not open keeps its body
 // byte for byte, with our status field prepended.
 //
+// A changed result is cached under ref (unless it is a temporary failure)
+// and later calls for the same ref return it without looking at raw:
+// IMAP (UIDVALIDITY, UID) and POP3 UIDLs name immutable messages.
+//
 // Transform never panics: a bug while transforming yields the original
 // message marked "not-decrypted; reason=corrupt".
 func (p *Pipeline) Transform(ctx context.Context, ref MessageRef, keys KeySource,

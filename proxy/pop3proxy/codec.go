@@ -103,7 +103,7 @@ func readMultiline(r *bufio.Reader, dst []byte, limit int64) ([]byte, error) {
 		if len(line) == 1 && line[0] == '.' {
 			break
 		}
-		if line[0] == '.' {
+		if len(line) > 0 && line[0] == '.' {
 			line = line[1:]
 		}
 		if tooLarge || int64(len(dst)-start+len(line)+2) > limit {
@@ -118,14 +118,13 @@ func readMultiline(r *bufio.Reader, dst []byte, limit int64) ([]byte, error) {
 	return dst, nil
 }
 
-// readDataLine reads one line of a multi-line response, of any length,
-// without its line ending. An empty line comes back as a nil-safe empty
-// slice whose first byte the caller must not read: it returns "\x00"-free
-// content, so callers check len first.
+// readDataLine reads one line of a multi-line response, of any length
+// (message lines are not bounded by RFC 1939), without its line ending.
+// The slice is valid until the next read.
 func readDataLine(r *bufio.Reader) ([]byte, error) {
 	line, err := r.ReadSlice('\n')
 	if err == nil {
-		return nonEmpty(trimEOL(line)), nil
+		return trimEOL(line), nil
 	}
 	if !errors.Is(err, bufio.ErrBufferFull) {
 		if errors.Is(err, io.EOF) {
@@ -144,20 +143,8 @@ func readDataLine(r *bufio.Reader) ([]byte, error) {
 		}
 		return nil, err
 	}
-	return nonEmpty(trimEOL(long)), nil
+	return trimEOL(long), nil
 }
-
-// nonEmpty marks an empty line so that callers can test line[0] safely:
-// an empty line becomes a zero-length slice of a one-byte array holding
-// no dot.
-func nonEmpty(line []byte) []byte {
-	if len(line) == 0 {
-		return emptyLine[:0:1]
-	}
-	return line
-}
-
-var emptyLine = []byte{0}
 
 // writeMultiline writes data as the body of a multi-line response: every
 // line ending becomes CRLF, lines starting with "." get one more, a last
