@@ -31,6 +31,8 @@ func (p *Pipeline) auditDecrypt(ref MessageRef, res smime.DecryptResult, d time.
 	if res.Err != nil {
 		fields = append(fields, "error", res.Err.Error())
 	}
+	p.observe(Event{Kind: EventDecrypt, Ref: ref, KeyID: res.KeyID, Outcome: string(res.Outcome),
+		Cipher: res.Cipher, Duration: d})
 	if res.Outcome == smime.OutcomeTemporaryError {
 		p.audit.Warn("decrypt", fields...)
 		return
@@ -43,4 +45,34 @@ func (p *Pipeline) auditDecrypt(ref MessageRef, res smime.DecryptResult, d time.
 func (p *Pipeline) auditForged(ref MessageRef, count int) {
 	fields := append([]any{"event", "forged-status"}, refFields(ref)...)
 	p.audit.Info("removed forged status fields", append(fields, "count", count)...)
+	p.observe(Event{Kind: EventForgedStatus, Ref: ref, Count: count})
+}
+
+// Event kinds an Observer receives.
+const (
+	EventDecrypt      = "decrypt"
+	EventForgedStatus = "forged-status"
+)
+
+// Event is what an Observer learns of one audited step: the same facts as
+// the audit log line, never content or key material. Metrics must not
+// use Ref's user, mailbox or ids as label values; the dashboard's list of
+// recent events may show them to the operator.
+type Event struct {
+	Time     time.Time
+	Kind     string // EventDecrypt, EventForgedStatus
+	Ref      MessageRef
+	KeyID    string
+	Outcome  string // a smime.DecryptOutcome for EventDecrypt
+	Cipher   string
+	Count    int // forged fields removed, for EventForgedStatus
+	Duration time.Duration
+}
+
+func (p *Pipeline) observe(ev Event) {
+	if p.opts.Observer == nil {
+		return
+	}
+	ev.Time = p.opts.Now()
+	p.opts.Observer(ev)
 }

@@ -80,6 +80,10 @@ type Options struct {
 	// Logger receives the audit events (named "audit") and internal
 	// errors. Nil: nothing is logged.
 	Logger hclog.Logger
+	// Observer, if set, is called for every audit event, on the goroutine
+	// of the session that caused it; it must be fast and must not block
+	// (the metrics and the dashboard's recent-events list use it).
+	Observer func(Event)
 	// Now is the clock for durations. Nil: time.Now.
 	Now func() time.Time
 }
