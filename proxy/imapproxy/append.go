@@ -12,6 +12,7 @@ import (
 // plaintext it saw, which is the client's decision, not ours.
 func (sess *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
 	sess.commandSincePoll = true
+	timer := sess.timeUpstream("APPEND")
 	cmd := sess.upstream.Append(mailbox, r.Size(), options)
 	if _, err := io.Copy(cmd, r); err != nil {
 		cmd.Close()
@@ -21,5 +22,6 @@ func (sess *session) Append(mailbox string, r imap.LiteralReader, options *imap.
 		return nil, sess.relayError("APPEND", err)
 	}
 	data, err := cmd.Wait()
+	timer.done(err)
 	return data, sess.relayError("APPEND", err)
 }

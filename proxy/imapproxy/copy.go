@@ -9,7 +9,9 @@ import (
 // encrypted original stays encrypted in the destination.
 func (sess *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
 	sess.commandSincePoll = true
+	timer := sess.timeUpstream("COPY")
 	data, err := sess.upstream.Copy(numSet, dest).Wait()
+	timer.done(err)
 	return data, sess.relayError("COPY", err)
 }
 
@@ -80,7 +82,9 @@ func (sess *session) Expunge(w *imapserver.ExpungeWriter, uids *imap.UIDSet) err
 	if uids != nil {
 		cmd = sess.upstream.UIDExpunge(*uids)
 	}
+	timer := sess.timeUpstream("EXPUNGE")
 	seqNums, err := cmd.Collect()
+	timer.done(err)
 	if err != nil {
 		return sess.relayError("EXPUNGE", err)
 	}

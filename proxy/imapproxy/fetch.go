@@ -17,11 +17,13 @@ import (
 // INTERNALDATE) are relayed as they come. When the client asks for content
 // or anything derived from it (body sections, BINARY, BODYSTRUCTURE,
 // ENVELOPE, RFC822.SIZE), the same upstream FETCH also asks for the few
-// header fields the pipeline needs to classify the message. Messages that
+// header fields the pipeline needs to classify the message, unless the
+// client's own items already bring the whole header. Messages that
 // need no change are then relayed byte for byte; the others are
 // transformed once and every item is answered from the result.
-func (sess *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+func (sess *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) (err error) {
 	sess.commandSincePoll = true
+	defer sess.timeUpstream("FETCH").report(&err)
 	if !wantsContent(options) {
 		return sess.fetchRelayed(w, numSet, options)
 	}
@@ -58,14 +60,19 @@ type pendingMessage struct {
 }
 
 func (sess *session) fetchThroughPipeline(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
-	probe := &imap.FetchItemBodySection{
-		Specifier:    imap.PartSpecifierHeader,
-		HeaderFields: pipeline.HeaderFields,
-		Peek:         true,
-	}
 	upOptions := *options
 	upOptions.UID = true
-	upOptions.BodySection = append(slices.Clone(options.BodySection), probe)
+	headerSource := fullHeaderSection(options)
+	if headerSource == nil {
+		// Nothing the client asked for holds the whole header: ask for the
+		// few fields the pipeline classifies by.
+		headerSource = &imap.FetchItemBodySection{
+			Specifier:    imap.PartSpecifierHeader,
+			HeaderFields: pipeline.HeaderFields,
+			Peek:         true,
+		}
+		upOptions.BodySection = append(slices.Clone(options.BodySection), headerSource)
+	}
 	whole := &imap.FetchItemBodySection{}
 
 	var pending []pendingMessage
@@ -76,7 +83,8 @@ func (sess *session) fetchThroughPipeline(w *imapserver.FetchWriter, numSet imap
 			cmd.Close()
 			return sess.relayError("FETCH", err)
 		}
-		if !sess.srv.opts.Pipeline.NeedsTransform(buf.FindBodySection(probe)) {
+		header := buf.FindBodySection(headerSource)
+		if !sess.srv.opts.Pipeline.NeedsTransform(header[:headerLength(header)]) {
 			err = writeRelayed(w, buf, options)
 		} else if out, ok := sess.cachedOutput(buf.UID); ok {
 			err = writeTransformed(w, buf, out.Message, options)
@@ -97,6 +105,22 @@ func (sess *session) fetchThroughPipeline(w *imapserver.FetchWriter, numSet imap
 		return sess.relayError("FETCH", err)
 	}
 	return sess.fetchOriginals(w, pending, options)
+}
+
+// fullHeaderSection returns a section among those the client asked for that
+// brings the message's whole header (BODY[] or BODY[HEADER], without a
+// partial range), so that classifying costs no extra upstream work.
+func fullHeaderSection(options *imap.FetchOptions) *imap.FetchItemBodySection {
+	for _, section := range options.BodySection {
+		if len(section.Part) > 0 || section.Partial != nil || len(section.HeaderFields) > 0 ||
+			len(section.HeaderFieldsNot) > 0 {
+			continue
+		}
+		if section.Specifier == imap.PartSpecifierNone || section.Specifier == imap.PartSpecifierHeader {
+			return section
+		}
+	}
+	return nil
 }
 
 // fetchOriginals fetches whole the messages that need transforming, one
@@ -152,6 +176,9 @@ func (sess *session) cachedOutput(uid imap.UID) (*pipeline.Output, bool) {
 func (sess *session) transformAndWrite(w *imapserver.FetchWriter, meta *imapclient.FetchMessageBuffer, raw []byte, options *imap.FetchOptions) error {
 	ctx := context.Background()
 	out := sess.srv.opts.Pipeline.Transform(ctx, sess.messageRef(meta.UID), sess.keys, raw)
+	// The original is no longer needed: let the collector have it while
+	// the transformed message is written to a possibly slow client.
+	meta.BodySection = nil
 	sess.log.Debug("message transformed", "uid", meta.UID, "changed", out.Changed, "size", len(out.Message))
 	return writeTransformed(w, meta, out.Message, options)
 }

@@ -58,7 +58,7 @@ func writeTransformed(w *imapserver.FetchWriter, meta *imapclient.FetchMessageBu
 		rw.WriteRFC822Size(int64(len(msg)))
 	}
 	if options.Envelope {
-		rw.WriteEnvelope(reencodeEnvelope(extractEnvelope(msg)))
+		rw.WriteEnvelope(extractEnvelope(msg))
 	}
 	if options.BodyStructure != nil {
 		rw.WriteBodyStructure(imapserver.ExtractBodyStructure(bytes.NewReader(msg)))
@@ -162,12 +162,23 @@ func partial(data []byte, p *imap.SectionPartial) []byte {
 	return data
 }
 
+// extractEnvelope computes ENVELOPE the way RFC 3501 section 7.4.2 has
+// the server do it: the subject as written (encoded words stay encoded),
+// and Sender and Reply-To defaulting to From when absent.
 func extractEnvelope(msg []byte) *imap.Envelope {
 	header, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(msg[:headerLength(msg)])))
 	if err != nil {
 		return &imap.Envelope{}
 	}
-	return imapserver.ExtractEnvelope(header)
+	env := reencodeEnvelope(imapserver.ExtractEnvelope(header))
+	env.Subject = header.Get("Subject")
+	if len(env.Sender) == 0 {
+		env.Sender = env.From
+	}
+	if len(env.ReplyTo) == 0 {
+		env.ReplyTo = env.From
+	}
+	return env
 }
 
 // reencodeEnvelope turns decoded non-ASCII text back into RFC 2047 encoded

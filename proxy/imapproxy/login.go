@@ -12,7 +12,9 @@ import (
 // when the mailbox server says so, and a refusal carries the server's own
 // code and text.
 func (sess *session) Login(username, password string) error {
+	timer := sess.timeUpstream("LOGIN")
 	err := sess.upstream.Login(username, password).Wait()
+	timer.done(err)
 	return sess.finishLogin(username, "LOGIN", err)
 }
 
@@ -33,7 +35,9 @@ func (sess *session) Authenticate(mech string) (sasl.Server, error) {
 		}
 	}
 	return sasl.NewPlainServer(func(identity, username, password string) error {
+		timer := sess.timeUpstream("AUTHENTICATE")
 		err := sess.upstream.Authenticate(sasl.NewPlainClient(identity, username, password))
+		timer.done(err)
 		user := username
 		if identity != "" {
 			user = identity

@@ -13,7 +13,9 @@ import (
 func (sess *session) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
 	sess.commandSincePoll = true
 	sess.updates.reset()
+	timer := sess.timeUpstream("SELECT")
 	data, err := sess.upstream.Select(mailbox, options).Wait()
+	timer.done(err)
 	if err != nil {
 		sess.setMailbox("", 0)
 		return nil, sess.relayError("SELECT", err)
@@ -72,7 +74,9 @@ func (sess *session) Unsubscribe(mailbox string) error {
 func (sess *session) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
 	sess.commandSincePoll = true
 	for _, pattern := range patterns {
+		timer := sess.timeUpstream("LIST")
 		list, err := sess.upstream.List(ref, pattern, options).Collect()
+		timer.done(err)
 		if err != nil {
 			return sess.relayError("LIST", err)
 		}
@@ -87,7 +91,9 @@ func (sess *session) List(w *imapserver.ListWriter, ref string, patterns []strin
 
 func (sess *session) Status(mailbox string, options *imap.StatusOptions) (*imap.StatusData, error) {
 	sess.commandSincePoll = true
+	timer := sess.timeUpstream("STATUS")
 	data, err := sess.upstream.Status(mailbox, options).Wait()
+	timer.done(err)
 	return data, sess.relayError("STATUS", err)
 }
 

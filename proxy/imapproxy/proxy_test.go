@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"net"
 	"strings"
@@ -35,7 +36,7 @@ const (
 // fixture is an in-memory mailbox server, a vault holding the test user's
 // key, and the proxy in front of them.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	upstream string // address of the in-memory IMAP server
 	proxy    string // address of the proxy
 	server   *Server
@@ -46,9 +47,10 @@ type fixture struct {
 
 type fixtureOptions struct {
 	insecureAuth bool
+	noCache      bool
 }
 
-func newFixture(t *testing.T, opts fixtureOptions) *fixture {
+func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	t.Helper()
 	f := &fixture{t: t}
 
@@ -78,14 +80,19 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapMove: {}, imap.CapUIDPlus: {}, imap.CapNamespace: {}},
 		InsecureAuth: true,
+		Logger:       log.New(io.Discard, "", 0),
 	})
 	f.upstream = serveOnLoopback(t, upstream.Serve)
 	t.Cleanup(func() { upstream.Close() })
 
+	cacheBytes := int64(1 << 20)
+	if opts.noCache {
+		cacheBytes = 0
+	}
 	f.server = New(Options{
 		Upstream:     proxy.Upstream{Address: f.upstream, TLS: proxy.UpstreamTLSNone, Timeout: 5 * time.Second},
 		InsecureAuth: opts.insecureAuth,
-		Pipeline:     pipeline.New(pipeline.Options{AuthServID: authservID, CacheBytes: 1 << 20}),
+		Pipeline:     pipeline.New(pipeline.Options{AuthServID: authservID, CacheBytes: cacheBytes}),
 		Vault:        vault,
 	})
 	f.proxy = serveOnLoopback(t, f.server.Serve)
@@ -93,7 +100,7 @@ func newFixture(t *testing.T, opts fixtureOptions) *fixture {
 	return f
 }
 
-func serveOnLoopback(t *testing.T, serve func(net.Listener) error) string {
+func serveOnLoopback(t testing.TB, serve func(net.Listener) error) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -103,7 +110,7 @@ func serveOnLoopback(t *testing.T, serve func(net.Listener) error) string {
 	return ln.Addr().String()
 }
 
-func newTestCert(t *testing.T, name, email string) (*rsa.PrivateKey, *x509.Certificate) {
+func newTestCert(t testing.TB, name, email string) (*rsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -172,7 +179,7 @@ const plainMessage = "From: Carol <carol@example.net>\r\n" +
 	"\r\n" +
 	"Nothing secret here.\r\n"
 
-func encryptedMessage(t *testing.T, to *x509.Certificate, subject, inner string) string {
+func encryptedMessage(t testing.TB, to *x509.Certificate, subject, inner string) string {
 	t.Helper()
 	der, err := cms.Encrypt([]byte(inner), []*x509.Certificate{to}, cms.EncryptOptions{Cipher: "aes-256-cbc"})
 	if err != nil {

@@ -21,6 +21,8 @@ func (sess *session) Search(kind imapserver.NumKind, criteria *imap.SearchCriter
 	} else {
 		cmd = sess.upstream.Search(criteria, options)
 	}
+	timer := sess.timeUpstream("SEARCH")
 	data, err := cmd.Wait()
+	timer.done(err)
 	return data, sess.relayError("SEARCH", err)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -37,6 +38,12 @@ type Options struct {
 	Registry *proxy.Registry
 	// MaxSessions caps concurrent client sessions; zero means no cap.
 	MaxSessions int
+	// ObserveUpstream, if set, learns how long each upstream command took
+	// until it completed (for FETCH: with relaying its answer), with its
+	// error, if any: proto is "imap", cmd the command name, "CONNECT" for
+	// a new session's connection and greeting. It runs on the session's
+	// goroutine and must not block (metrics use it).
+	ObserveUpstream func(proto, cmd string, d time.Duration, err error)
 }
 
 // Server accepts IMAP clients and relays them to the upstream server.

@@ -77,7 +77,9 @@ func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapser
 		return nil, nil, errTooManySessions
 	}
 
+	connect := sess.timeUpstream("CONNECT")
 	upstream, err := sess.dialUpstream()
+	connect.done(err)
 	if err != nil {
 		s.untrack(sess)
 		sess.log.Error("upstream connection failed", "error", err)

@@ -7,8 +7,9 @@ import (
 
 // Store relays STORE and UID STORE and the FETCH FLAGS responses upstream
 // answers with (none for .SILENT).
-func (sess *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
+func (sess *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) (err error) {
 	sess.commandSincePoll = true
+	defer sess.timeUpstream("STORE").report(&err)
 	_, byUID := numSet.(imap.UIDSet)
 	cmd := sess.upstream.Store(numSet, flags, options)
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
