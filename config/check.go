@@ -20,6 +20,9 @@ func check(c *collector, cfg *Config, tree map[string]any, dir string, opts Opti
 	checkLog(c, &cfg.Log)
 	checkStatus(c, &cfg.Status)
 	checkLimits(c, cfg)
+	checkTrust(c, &cfg.Trust, dir)
+	checkRevocation(c, &cfg.Revocation, dir)
+	checkAdmin(c, cfg, dir, opts)
 }
 
 // resolvePaths makes relative file paths relative to the config's directory.

@@ -25,14 +25,17 @@ type Config struct {
 	// Path is the absolute path of the file it was loaded from.
 	Path string `toml:"-"`
 
-	IMAP     Proxy    `toml:"imap"`
-	POP3     Proxy    `toml:"pop3"`
-	TLS      TLS      `toml:"tls"`
-	Keystore Keystore `toml:"keystore"`
-	Log      Log      `toml:"log"`
-	Status   Status   `toml:"status"`
-	Cache    Cache    `toml:"cache"`
-	SMIME    SMIME    `toml:"smime"`
+	IMAP       Proxy      `toml:"imap"`
+	POP3       Proxy      `toml:"pop3"`
+	TLS        TLS        `toml:"tls"`
+	Keystore   Keystore   `toml:"keystore"`
+	Log        Log        `toml:"log"`
+	Status     Status     `toml:"status"`
+	Cache      Cache      `toml:"cache"`
+	SMIME      SMIME      `toml:"smime"`
+	Trust      Trust      `toml:"trust"`
+	Revocation Revocation `toml:"revocation"`
+	Admin      Admin      `toml:"admin"`
 
 	warnings []Problem
 }
@@ -81,6 +84,9 @@ type Log struct {
 type Status struct {
 	// AuthservID names this proxy (RFC 8601 section 2.5); default: host name.
 	AuthservID string `toml:"authserv_id"`
+	// SubjectTag prefixes the Subject with "[signed]", "[signed: INVALID]"
+	// or "[decrypted]" for clients that show no header fields; default false.
+	SubjectTag bool `toml:"subject_tag"`
 }
 
 // Cache bounds the in-memory cache of decrypted messages.
@@ -92,6 +98,10 @@ type Cache struct {
 type SMIME struct {
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
 	MaxNestingDepth int   `toml:"max_nesting_depth"`
+	// AllowSHA1 and AllowMD5 accept signatures with those digests as "pass"
+	// instead of "policy"; default false (both have practical collisions).
+	AllowSHA1 bool `toml:"allow_sha1"`
+	AllowMD5  bool `toml:"allow_md5"`
 }
 
 // Default values. The example config states the same.
@@ -127,6 +137,8 @@ func Defaults() Config {
 			MaxMessageBytes: DefaultMaxMessageBytes,
 			MaxNestingDepth: DefaultMaxNestingDepth,
 		},
+		Trust:      defaultTrust(),
+		Revocation: defaultRevocation(),
 	}
 }
 

@@ -27,7 +27,7 @@ func TestLoadProblems(t *testing.T) {
 			okTLS + okKeystore, "imap.cert_file", 3, `did you mean "tls.cert_file"?`},
 		{"unknown case", okAll + "[log]\nLevel = \"info\"\n", "log.Level", 10,
 			`did you mean "log.level"?`},
-		{"unknown table", okAll + "[admin]\nlisten = \"x\"\n", "admin", 9, "unknown table"},
+		{"unknown table", okAll + "[admni]\nlisten = \"x\"\n", "admni", 9, "unknown table"},
 		{"wrong type string", okAll + "[log]\nlevel = 3\n", "log.level", 10,
 			"must be a string, not an integer"},
 		{"wrong type bool", "[imap]\nupstream = \"h:1\"\nallow_insecure_auth = \"yes\"\n" +

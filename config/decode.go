@@ -120,6 +120,8 @@ func decodeValue(c *collector, key string, v any, fv reflect.Value) {
 		c.problem(key, "must be true or false, not %s", tomlType(v))
 	case fv.CanInt():
 		decodeInt(c, key, v, fv)
+	case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.String:
+		decodeStrings(c, key, v, fv)
 	default:
 		panic("config: field type not handled: " + fv.Type().String())
 	}
@@ -136,6 +138,26 @@ func decodeInt(c *collector, key string, v any, fv reflect.Value) {
 		return
 	}
 	fv.SetInt(n)
+}
+
+// decodeStrings fills a []string from an array of strings; an empty array
+// leaves the slice nil, like a missing key.
+func decodeStrings(c *collector, key string, v any, fv reflect.Value) {
+	arr, ok := v.([]any)
+	if !ok {
+		c.problem(key, "must be an array of strings, not %s", tomlType(v))
+		return
+	}
+	var out []string
+	for i, e := range arr {
+		s, ok := e.(string)
+		if !ok {
+			c.problem(key, "element %d must be a string, not %s", i+1, tomlType(e))
+			return
+		}
+		out = append(out, s)
+	}
+	fv.Set(reflect.ValueOf(out))
 }
 
 func decodeDuration(c *collector, key string, v any, fv reflect.Value) {

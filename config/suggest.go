@@ -40,10 +40,13 @@ func suggest(prefix, name string) string {
 		}
 	}
 	if best == "" {
+		// The same name in another table: the table declared first in
+		// Config wins, so mail settings come before [admin]'s.
+		bestTable := -1
 		for _, k := range keys {
-			if strings.HasSuffix(k, "."+name) {
-				best = k
-				break
+			i := tableIndex(k)
+			if strings.HasSuffix(k, "."+name) && (bestTable < 0 || i < bestTable) {
+				best, bestTable = k, i
 			}
 		}
 	}
@@ -51,6 +54,15 @@ func suggest(prefix, name string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// tableIndex is the position in Config of key's top-level table.
+func tableIndex(key string) int {
+	table, _, _ := strings.Cut(key, ".")
+	if i, ok := fieldIndex(reflect.TypeOf(Config{}))[table]; ok {
+		return i
+	}
+	return 1 << 16
 }
 
 // distance is the Levenshtein edit distance between a and b.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smimeproxy/smimeproxy/smime"
+	"github.com/smimeproxy/smimeproxy/smime/cms"
 )
 
 // entry is one key file. On disk it is JSON (version 1):
@@ -41,6 +42,11 @@ type entry struct {
 	Nonce       []byte    `json:"nonce"`
 	PrivateKey  []byte    `json:"private_key"`
 	Created     time.Time `json:"created"`
+	// Kind is "" for a private key with its certificate, or SecretKEK or
+	// SecretPassword for a symmetric secret (see secret.go), which has
+	// no certificate; SecretID is then the KEK identifier.
+	Kind     string `json:"kind,omitempty"`
+	SecretID []byte `json:"secret_id,omitempty"`
 
 	cert *x509.Certificate // parsed Certificate
 }
@@ -94,6 +100,8 @@ func (e *entry) check(user, id string) error {
 		return fmt.Errorf("%w: entry %s belongs to another user", ErrCorrupt, id)
 	case e.ID != id:
 		return fmt.Errorf("%w: entry %s is named %s", ErrCorrupt, e.ID, id)
+	case e.Kind != "":
+		return e.checkSecret()
 	}
 	cert, err := x509.ParseCertificate(e.Certificate)
 	if err != nil {
@@ -163,6 +171,9 @@ func (v *FileVault) checkEntry(e *entry) error {
 // openKey decrypts and parses the entry's key and checks it against the
 // certificate.
 func (v *FileVault) openKey(e *entry) (smime.Key, error) {
+	if e.Kind != "" {
+		return v.openSecret(e)
+	}
 	der, err := v.unseal(e)
 	if err != nil {
 		return smime.Key{}, err
@@ -189,8 +200,15 @@ func checkKeyPair(cert *x509.Certificate, priv crypto.PrivateKey) error {
 	default:
 		return fmt.Errorf("%w: %T", ErrUnsupportedKey, priv)
 	}
+	certKey := cert.PublicKey
+	if certKey == nil {
+		// crypto/x509 leaves X25519 keys (RFC 8410) unparsed.
+		if k, err := cms.CertificateECDHKey(cert); err == nil {
+			certKey = k
+		}
+	}
 	pub, ok := priv.(publicKeyer).Public().(equaler)
-	if !ok || !pub.Equal(cert.PublicKey) {
+	if !ok || !pub.Equal(certKey) {
 		return fmt.Errorf("%w: %s", ErrKeyMismatch, KeyID(cert))
 	}
 	return nil

@@ -116,7 +116,7 @@ func (v *FileVault) List(ctx context.Context, user string) ([]KeyInfo, error) {
 		if err := v.checkEntry(e); err != nil {
 			return nil, fmt.Errorf("list %s: entry %s: %w", user, e.ID, err)
 		}
-		infos = append(infos, infoFor(e.User, e.cert))
+		infos = append(infos, e.info())
 	}
 	return infos, nil
 }
@@ -237,6 +237,12 @@ func (v *FileVault) readUser(ctx context.Context, user, dir string) ([]*entry, e
 func sortEntries(entries []*entry) {
 	sort.Slice(entries, func(i, j int) bool {
 		a, b := entries[i].cert, entries[j].cert
+		if a == nil || b == nil { // secrets after keys, then by id
+			if (a == nil) != (b == nil) {
+				return b == nil
+			}
+			return entries[i].ID < entries[j].ID
+		}
 		if !a.NotBefore.Equal(b.NotBefore) {
 			return a.NotBefore.After(b.NotBefore)
 		}

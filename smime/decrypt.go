@@ -28,10 +28,12 @@ const (
 	OutcomeTemporaryError DecryptOutcome = "temporary-error"
 )
 
-// Recipient identifier kinds, as RFC 5652 section 6.2.1 names them.
+// Recipient identifier kinds, as RFC 5652 section 6.2 names them.
 const (
 	RecipientIssuerSerial = "issuer-serial"
 	RecipientSKI          = "ski"
+	RecipientKEK          = "kek-id"   // KEKRecipientInfo, by key identifier
+	RecipientPassword     = "password" // PasswordRecipientInfo (RFC 3211)
 )
 
 // Errors of this package, found in DecryptResult.Err with errors.Is next
@@ -103,7 +105,11 @@ func DecryptEntity(body []byte, cte string, keys []Key, limits cms.Limits) (res 
 	if err != nil {
 		return failedParse(env, err)
 	}
-	return decryptEnvelope(env, keys)
+	res = decryptEnvelope(env, keys)
+	if res.Outcome == OutcomeDecrypted {
+		res = decompressInner(res, limits)
+	}
+	return res
 }
 
 // panicError describes a recovered panic. Only a runtime error's text is
@@ -127,19 +133,17 @@ func failedParse(env *cms.Envelope, err error) DecryptResult {
 	return res
 }
 
-// decryptEnvelope tries each usable key whose certificate is listed as a
-// recipient, in the order given (the vault puts the current key first).
+// decryptEnvelope tries each usable key that the envelope lists as a
+// recipient, in the order given (the vault puts the current key first):
+// keys with a certificate, KEK secrets (cms.SecretKey) and passwords
+// (cms.PasswordKey).
 func decryptEnvelope(env *cms.Envelope, keys []Key) DecryptResult {
 	var failed *DecryptResult
 	for _, key := range keys {
-		if key.Certificate == nil || key.Private == nil {
+		res, tried := tryKey(env, key)
+		if !tried {
 			continue
 		}
-		rcpt, ok := findRecipient(env, key.Certificate)
-		if !ok {
-			continue
-		}
-		res := decryptWithKey(env, key, rcpt)
 		if res.Outcome == OutcomeDecrypted {
 			return res
 		}
@@ -158,6 +162,47 @@ func decryptEnvelope(env *cms.Envelope, keys []Key) DecryptResult {
 	}
 }
 
+// tryKey decrypts with key if the envelope has a recipient entry for it.
+func tryKey(env *cms.Envelope, key Key) (DecryptResult, bool) {
+	switch k := key.Private.(type) {
+	case nil:
+		return DecryptResult{}, false
+	case cms.SecretKey:
+		if !hasRecipient(env, cms.KEK, k.ID) {
+			return DecryptResult{}, false
+		}
+		return finishDecrypt(env, key, RecipientKEK, func() ([]byte, error) {
+			return env.DecryptWithSecret(k.ID, k.Key)
+		}), true
+	case cms.PasswordKey:
+		if !hasRecipient(env, cms.Password, nil) {
+			return DecryptResult{}, false
+		}
+		return finishDecrypt(env, key, RecipientPassword, func() ([]byte, error) {
+			return env.DecryptWithPassword(k)
+		}), true
+	}
+	if key.Certificate == nil {
+		return DecryptResult{}, false
+	}
+	rcpt, ok := findRecipient(env, key.Certificate)
+	if !ok {
+		return DecryptResult{}, false
+	}
+	return decryptWithKey(env, key, rcpt), true
+}
+
+// hasRecipient reports whether env lists a recipient of type typ (with
+// key identifier id, for KEK recipients).
+func hasRecipient(env *cms.Envelope, typ cms.RecipientType, id []byte) bool {
+	for _, r := range env.Recipients {
+		if r.Type == typ && (typ != cms.KEK || string(r.ID.KEKID) == string(id)) {
+			return true
+		}
+	}
+	return false
+}
+
 func findRecipient(env *cms.Envelope, cert *x509.Certificate) (cms.Recipient, bool) {
 	for _, r := range env.Recipients {
 		if r.ID.Matches(cert) {
@@ -170,8 +215,16 @@ func findRecipient(env *cms.Envelope, cert *x509.Certificate) (cms.Recipient, bo
 func decryptWithKey(env *cms.Envelope, key Key, rcpt cms.Recipient) DecryptResult {
 	// Form names the identifier kinds as RecipientIssuerSerial and
 	// RecipientSKI do.
-	res := DecryptResult{KeyID: key.ID, Cipher: env.ContentCipher, Recipient: rcpt.ID.Form()}
-	content, err := env.Decrypt(key.Certificate, key.Private)
+	return finishDecrypt(env, key, rcpt.ID.Form(), func() ([]byte, error) {
+		return env.Decrypt(key.Certificate, key.Private)
+	})
+}
+
+// finishDecrypt runs open and describes its outcome.
+func finishDecrypt(env *cms.Envelope, key Key, form string,
+	open func() ([]byte, error)) DecryptResult {
+	res := DecryptResult{KeyID: key.ID, Cipher: env.ContentCipher, Recipient: form}
+	content, err := open()
 	if err != nil {
 		res.Outcome = decryptOutcome(err)
 		res.Err = fmt.Errorf("decrypt with key %s: %w", key.ID, err)

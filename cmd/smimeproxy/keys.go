@@ -38,6 +38,8 @@ func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return keysInit(args[1:], stdout, stderr)
 	case "import":
 		return keysImport(args[1:], stdin, stdout, stderr)
+	case "import-secret":
+		return keysImportSecret(args[1:], stdin, stdout, stderr)
 	case "list":
 		return keysList(args[1:], stdout, stderr)
 	case "remove":
@@ -55,12 +57,20 @@ func keysUsage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   smimeproxy keys init   -config FILE
   smimeproxy keys import -config FILE -user USER -p12 FILE [-password-file FILE]
+  smimeproxy keys import-secret -config FILE -user USER -kind kek|password -id ID
+                         [-secret-file FILE]
   smimeproxy keys list   -config FILE [-user USER]
   smimeproxy keys remove -config FILE -user USER -id KEYID
 
 The PKCS#12 password comes from -password-file (one trailing newline is
 dropped), else from the first line of standard input (not echoed on a
 terminal).
+
+import-secret stores a symmetric secret for messages encrypted to a shared
+key (openssl cms -secretkey HEX -secretkeyid HEX: -kind kek, -id the key
+identifier in hex, the secret the key in hex) or to a password (-pwri_password:
+-kind password, -id a label, the secret the password). The secret is read
+like the PKCS#12 password.
 `)
 }
 

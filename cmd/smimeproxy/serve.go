@@ -56,7 +56,14 @@ func runServe(args []string, _ io.Reader, _, stderr io.Writer) int {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
+	stopAdmin, err := startAdmin(cfg, p, vault, log)
+	if err != nil {
+		log.Error("cannot start the admin server", "error", err)
+		p.close()
+		return 1
+	}
 	waitForShutdown(p, log)
+	stopAdmin()
 	return 0
 }
 
@@ -82,17 +89,19 @@ func openVault(cfg *config.Config) (*keystore.FileVault, error) {
 // accept on.
 type runningProxy struct {
 	imap      *imapproxy.Server
+	obs       *observability
 	listeners []net.Listener
 	addrs     []string
 }
 
-func newPipeline(cfg *config.Config, log hclog.Logger) *pipeline.Pipeline {
-	return pipeline.New(pipeline.Options{
+func newPipeline(cfg *config.Config, obs *observability, log hclog.Logger) *pipeline.Pipeline {
+	return pipeline.New(withVerification(cfg, pipeline.Options{
 		AuthServID: cfg.Status.AuthservID,
 		Limits:     cms.Limits{MaxInputBytes: int(cfg.SMIME.MaxMessageBytes)},
 		CacheBytes: cfg.Cache.DecryptedMaxBytes,
 		Logger:     log,
-	})
+		Observer:   obs.pipelineObserver(),
+	}, log))
 }
 
 func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*runningProxy, error) {
@@ -105,6 +114,7 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 		return nil, err
 	}
 
+	obs := newObservability(cfg)
 	imapServer := imapproxy.New(imapproxy.Options{
 		Upstream: proxy.Upstream{
 			Address:   cfg.IMAP.Upstream,
@@ -114,13 +124,15 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 		},
 		TLSConfig:    serverTLS,
 		InsecureAuth: cfg.IMAP.AllowInsecureAuth,
-		Pipeline:     newPipeline(cfg, log),
+		Pipeline:     newPipeline(cfg, obs, log),
 		Vault:        vault,
 		Logger:       log,
-		Registry:     proxy.NewRegistry(),
+		Registry:     obs.registry,
 		MaxSessions:  cfg.IMAP.MaxSessions,
+
+		ObserveUpstream: obs.upstreamObserver(),
 	})
-	p := &runningProxy{imap: imapServer}
+	p := &runningProxy{imap: imapServer, obs: obs}
 
 	listen := []struct {
 		addr  string

@@ -48,10 +48,36 @@ func (p *Pipeline) auditForged(ref MessageRef, count int) {
 	p.observe(Event{Kind: EventForgedStatus, Ref: ref, Count: count})
 }
 
+// auditVerify writes one audit line per signer of a signed layer: who
+// (the session user and the message), the signer's certificate serial
+// and issuer, and the result. Never the content or the subject.
+func (p *Pipeline) auditVerify(ref MessageRef, se smime.SignedEntity, d time.Duration) {
+	for _, s := range se.Signers {
+		fields := append([]any{"event", "verify"}, refFields(ref)...)
+		fields = append(fields, "layer", se.Kind.String(), "result", string(s.Result),
+			"reason", s.Reason, "signer", s.Identifier, "serial", s.Serial, "issuer", s.Issuer,
+			"digest", s.DigestAlgorithm, "algorithm", s.SignatureAlgorithm,
+			"revocation", s.RevocationSource, "duration", d)
+		if s.Err != nil {
+			fields = append(fields, "error", s.Err.Error())
+		}
+		p.observe(Event{Kind: EventVerify, Ref: ref, Outcome: string(s.Result),
+			Reason: s.Reason, Digest: s.DigestAlgorithm, Duration: d})
+		if s.Result == smime.SigTempError {
+			p.audit.Warn("verify", fields...)
+			continue
+		}
+		p.audit.Info("verify", fields...)
+	}
+}
+
 // Event kinds an Observer receives.
 const (
 	EventDecrypt      = "decrypt"
 	EventForgedStatus = "forged-status"
+	// EventVerify is one signer of a signed layer; Outcome is its RFC 7281
+	// result (smime.SigResult), Reason one of the smime.Reason constants.
+	EventVerify = "verify"
 )
 
 // Event is what an Observer learns of one audited step: the same facts as
@@ -60,10 +86,12 @@ const (
 // recent events may show them to the operator.
 type Event struct {
 	Time     time.Time
-	Kind     string // EventDecrypt, EventForgedStatus
+	Kind     string // EventDecrypt, EventForgedStatus, EventVerify
 	Ref      MessageRef
 	KeyID    string
-	Outcome  string // a smime.DecryptOutcome for EventDecrypt
+	Outcome  string // a smime.DecryptOutcome, or a smime.SigResult for EventVerify
+	Reason   string // EventVerify: why not pass, a smime.Reason constant ("" for pass)
+	Digest   string // EventVerify: the digest algorithm, e.g. "sha256"
 	Cipher   string
 	Count    int // forged fields removed, for EventForgedStatus
 	Duration time.Duration

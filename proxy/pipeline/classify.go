@@ -15,6 +15,9 @@ var HeaderFields = []string{"Content-Type", smime.StatusHeader, "Authentication-
 type outerInfo struct {
 	contentType      string
 	transferEncoding string
+	// from and sender are the From and Sender values, for the signer
+	// match (RFC 8550 section 3).
+	from, sender string
 	// forged counts fields that claim to be our results: X-SMIME-Status,
 	// or Authentication-Results under our authserv-id.
 	forged int
@@ -37,6 +40,10 @@ func scanOuter(msg []byte, ours string) outerInfo {
 			info.contentType, haveCT = f.value(msg), true
 		case !haveCTE && f.is(msg, "Content-Transfer-Encoding"):
 			info.transferEncoding, haveCTE = f.value(msg), true
+		case info.from == "" && f.is(msg, "From"):
+			info.from = f.value(msg)
+		case info.sender == "" && f.is(msg, "Sender"):
+			info.sender = f.value(msg)
 		}
 	}
 	info.blank, info.body = s.blank, s.body
@@ -59,7 +66,8 @@ func isForged(msg []byte, f field, ours string) bool {
 
 // NeedsTransform tells from a raw header block (at least HeaderFields;
 // the whole header or message will do) whether Transform would change the
-// message. When it returns false the message can be passed through byte
+// message: forged status fields, an envelope, or a signature
+// (multipart/signed or signed-data), whose verdict we add. When it returns false the message can be passed through byte
 // for byte without being downloaded whole.
 func (p *Pipeline) NeedsTransform(header []byte) (needs bool) {
 	defer func() {
@@ -69,5 +77,16 @@ func (p *Pipeline) NeedsTransform(header []byte) (needs bool) {
 		}
 	}()
 	info := scanOuter(header, p.opts.AuthServID)
-	return info.forged > 0 || smime.ClassifyContentType(info.contentType) == smime.KindEnveloped
+	return info.forged > 0 || opens(smime.ClassifyContentType(info.contentType))
+}
+
+// opens reports whether the pipeline works on a message of this kind:
+// envelopes are decrypted and both forms of signature verified, so that
+// their status is shown (RFC 8551 sections 3.3, 3.5).
+func opens(k smime.Kind) bool {
+	switch k {
+	case smime.KindEnveloped, smime.KindSigned, smime.KindSignedOpaque:
+		return true
+	}
+	return false
 }

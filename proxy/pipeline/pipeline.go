@@ -49,6 +49,9 @@ type Output struct {
 	// S/MIME envelope. Its Inner field is always nil here: the plaintext
 	// is in Message, and keeping it twice would double the cache's memory.
 	Decrypt *smime.DecryptResult
+	// Signed lists the signed layers that were verified, outermost first;
+	// nil for a message without signature. Their Inner fields are nil.
+	Signed []smime.SignedEntity
 }
 
 // Size is the length of the message the client sees, as IMAP RFC822.SIZE
@@ -84,17 +87,35 @@ type Options struct {
 	// of the session that caused it; it must be fast and must not block
 	// (the metrics and the dashboard's recent-events list use it).
 	Observer func(Event)
-	// Now is the clock for durations. Nil: time.Now.
+	// Now is the clock for durations and for certificate validity.
+	// Nil: time.Now.
 	Now func() time.Time
+
+	// Trust builds signer chains to the configured roots (smime/trust).
+	// Nil: no root is trusted, and good signatures are "neutral".
+	Trust smime.TrustStore
+	// Revocation checks signer chains for revocation (smime/revocation,
+	// adapted with smime.RevocationFunc). Nil: not checked.
+	Revocation smime.RevocationChecker
+	// VerifyPolicy holds the algorithm and fail-open choices
+	// ([smime] allow_sha1, [revocation] fail_open).
+	VerifyPolicy smime.VerifyPolicy
+	// SubjectTag prefixes the Subject with "[signed]", "[signed:
+	// INVALID]" or "[decrypted]" ([status] subject_tag).
+	SubjectTag bool
+	// MaxLayers bounds the S/MIME layers opened in one message
+	// ([smime] max_nesting_depth). 0: 8.
+	MaxLayers int
 }
 
 // Pipeline transforms messages for IMAP and POP3 sessions. It is safe for
 // concurrent use; one Pipeline serves every session of a process.
 type Pipeline struct {
-	opts  Options
-	log   hclog.Logger
-	audit hclog.Logger
-	cache *cache
+	opts     Options
+	verifier *smime.Verifier
+	log      hclog.Logger
+	audit    hclog.Logger
+	cache    *cache
 	// onPanic, when set (by tests), is told about recovered panics.
 	onPanic func(v any)
 }
@@ -107,8 +128,13 @@ func New(opts Options) *Pipeline {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.MaxLayers <= 0 {
+		opts.MaxLayers = 8
+	}
 	return &Pipeline{
-		opts:  opts,
+		opts: opts,
+		verifier: &smime.Verifier{Trust: opts.Trust, Revocation: opts.Revocation,
+			Policy: opts.VerifyPolicy, Limits: opts.Limits, Now: opts.Now},
 		log:   opts.Logger,
 		audit: opts.Logger.Named("audit"),
 		cache: newCache(opts.CacheBytes),
@@ -166,21 +192,32 @@ func (p *Pipeline) Transform(ctx context.Context, ref MessageRef, keys KeySource
 }
 
 // worthCaching keeps changed messages whose result is a fact about the
-// message; a temporary failure must be retried next time.
+// message; a temporary failure (vault or revocation source down) must be
+// retried next time.
+// TODO(revocation-cache): a cached "pass" outlives a later revocation or
+// expiry until the entry is evicted; bound the age of verified entries.
 func worthCaching(out *Output) bool {
 	if !out.Changed {
 		return false // the caller has the bytes already
 	}
-	return out.Decrypt == nil || out.Decrypt.Outcome != smime.OutcomeTemporaryError
+	if out.Decrypt != nil && out.Decrypt.Outcome == smime.OutcomeTemporaryError {
+		return false
+	}
+	for _, l := range out.Signed {
+		for _, s := range l.Signers {
+			if s.Result == smime.SigTempError {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (p *Pipeline) transform(ctx context.Context, ref MessageRef, keys KeySource,
 	raw []byte) *Output {
 	info := scanOuter(raw, p.opts.AuthServID)
-	// TODO(nesting): only a top-level envelope is opened. Envelopes inside
-	// multipart/mixed or a message/rfc822 attachment, and an envelope or
-	// opaque signature inside the decrypted entity, are left as they are.
-	if smime.ClassifyContentType(info.contentType) != smime.KindEnveloped {
+	kind := smime.ClassifyContentType(info.contentType)
+	if !opens(kind) {
 		if info.forged == 0 {
 			return &Output{Message: raw}
 		}
@@ -190,15 +227,7 @@ func (p *Pipeline) transform(ctx context.Context, ref MessageRef, keys KeySource
 	if info.forged > 0 {
 		p.auditForged(ref, info.forged)
 	}
-	res := p.decrypt(ctx, ref, keys, raw[info.body:], info.transferEncoding)
-	out := &Output{Changed: true, Decrypt: &res}
-	if res.Outcome == smime.OutcomeDecrypted {
-		out.Message = p.buildDecrypted(raw, info, &res)
-	} else {
-		out.Message = p.stripForged(raw, statusLine(res.Status(), lineEnding(raw)))
-	}
-	res.Inner = nil
-	return out
+	return p.openLayers(ctx, ref, keys, raw, info, kind)
 }
 
 // decrypt fetches the user's keys and opens the envelope, and writes the

@@ -45,9 +45,6 @@ func TestPlainMessagesPassThrough(t *testing.T) {
 		"8-bit":     "Subject: Gr\xfc\xdfe \xe2\x82\xac\r\nFrom: \xff\xfe\r\n\r\n\xff",
 		"long line": "Subject: " + long + "\r\nX-Long: " + long + "\r\n\r\n" + long,
 		"bad lines": " leading space\r\nno colon here\r\n: empty name\r\n\r\nbody",
-		"signed": "Content-Type: multipart/signed; " +
-			"protocol=\"application/pkcs7-signature\"; boundary=b\r\n\r\n--b--\r\n",
-		"opaque": "Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\nMIA=\r\n",
 		"bad ctype": "Content-Type: application/pkcs7-mime; " +
 			"smime-type=\"enveloped-data\r\n\r\nx",
 		"other AR":    "Authentication-Results: mx.example.org; dkim=pass\r\n\r\nx",
@@ -129,14 +126,16 @@ func TestForgedAuthenticationResults(t *testing.T) {
 func TestNeedsTransform(t *testing.T) {
 	p := newTestPipeline(t, Options{})
 	tests := map[string]bool{
-		"Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\n": true,
-		"Content-Type: application/x-pkcs7-mime;\r\n name=smime.p7m\r\n\r\n":      true,
-		"content-type: Application/PKCS7-MIME; smime-type=authEnveloped-data\n\n": true,
-		"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\n":    false,
-		"Content-Type: text/plain\r\n\r\n":                                        false,
-		"Content-Type: text/plain\r\nX-SMIME-Status: decrypted\r\n\r\n":           true,
-		"Authentication-Results: proxy.example.org; none\r\n\r\n":                 true,
-		"Authentication-Results: other; none\r\n\r\n":                             false,
+		"Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n\r\n":          true,
+		"Content-Type: application/x-pkcs7-mime;\r\n name=smime.p7m\r\n\r\n":               true,
+		"content-type: Application/PKCS7-MIME; smime-type=authEnveloped-data\n\n":          true,
+		"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n\r\n":             true,
+		"Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"\r\n\r\n": true,
+		"Content-Type: multipart/signed; protocol=\"application/pgp-signature\"\r\n\r\n":   false,
+		"Content-Type: text/plain\r\n\r\n":                                                 false,
+		"Content-Type: text/plain\r\nX-SMIME-Status: decrypted\r\n\r\n":                    true,
+		"Authentication-Results: proxy.example.org; none\r\n\r\n":                          true,
+		"Authentication-Results: other; none\r\n\r\n":                                      false,
 		"": false,
 		// The first Content-Type decides, as it does for the transform.
 		"Content-Type: text/plain\r\nContent-Type: application/pkcs7-mime; " +
@@ -148,6 +147,10 @@ func TestNeedsTransform(t *testing.T) {
 		}
 	}
 }
+
+// arNone is the Authentication-Results field of a decrypted message
+// without signature (RFC 7281 section 3: smime=none).
+const arNone = "Authentication-Results: proxy.example.org;\r\n\tsmime=none (message not signed)\r\n"
 
 func TestDecryptedMessage(t *testing.T) {
 	forged := "X-SMIME-Status: decrypted; cipher=none\r\n" +
@@ -162,8 +165,9 @@ func TestDecryptedMessage(t *testing.T) {
 	if out.Decrypt == nil || out.Decrypt.Outcome != smime.OutcomeDecrypted {
 		t.Fatalf("decrypt result %v (%v)", out.Decrypt, errOf(out))
 	}
-	want := outerFields + "MIME-Version: 1.0\r\n" +
-		"X-SMIME-Status: decrypted; cipher=aes-256-cbc; key=bob\r\n" + innerEntity
+	want := outerFields + "MIME-Version: 1.0\r\n" + arNone +
+		"X-SMIME-Status: decrypted; cipher=aes-256-cbc; key=bob; " +
+		"unauthenticated-encryption\r\n" + innerEntity
 	if string(out.Message) != want {
 		t.Fatalf("message\n%q\nwant\n%q", out.Message, want)
 	}
@@ -182,8 +186,9 @@ func TestDecryptedMessageLFOnly(t *testing.T) {
 	if out.Decrypt == nil || out.Decrypt.Outcome != smime.OutcomeDecrypted {
 		t.Fatalf("decrypt result %v (%v)", out.Decrypt, errOf(out))
 	}
-	want := outerFields + "MIME-Version: 1.0\r\n" +
-		"X-SMIME-Status: decrypted; cipher=aes-128-cbc; key=bob-old\r\n" + innerEntity
+	want := outerFields + "MIME-Version: 1.0\r\n" + arNone +
+		"X-SMIME-Status: decrypted; cipher=aes-128-cbc; key=bob-old; " +
+		"unauthenticated-encryption\r\n" + innerEntity
 	if string(out.Message) != want {
 		t.Fatalf("message\n%q\nwant\n%q", out.Message, want)
 	}
@@ -197,8 +202,9 @@ func TestDecryptedInnerHeaders(t *testing.T) {
 		"\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
 	raw := encryptedMessage(t, "", inner, []string{"-aes256"}, "bob")
 	out := newTestPipeline(t, Options{}).Transform(context.Background(), bobRef, bobKeys(t), raw)
-	want := outerFields + "MIME-Version: 1.0\r\n" +
-		"X-SMIME-Status: decrypted; cipher=aes-256-cbc; key=bob\r\n" +
+	want := outerFields + "MIME-Version: 1.0\r\n" + arNone +
+		"X-SMIME-Status: decrypted; cipher=aes-256-cbc; key=bob; " +
+		"unauthenticated-encryption\r\n" +
 		"Content-Type: multipart/mixed; boundary=\"b\"\r\nX-Inner: kept\r\n" +
 		"\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n"
 	if string(out.Message) != want {
@@ -209,8 +215,9 @@ func TestDecryptedInnerHeaders(t *testing.T) {
 func TestDecryptedBareContent(t *testing.T) {
 	raw := encryptedMessage(t, "", "Hello world!\r\n", []string{"-aes256"}, "bob")
 	out := newTestPipeline(t, Options{}).Transform(context.Background(), bobRef, bobKeys(t), raw)
-	want := outerFields + "MIME-Version: 1.0\r\n" +
-		"X-SMIME-Status: decrypted; cipher=aes-256-cbc; key=bob\r\n\r\nHello world!\r\n"
+	want := outerFields + "MIME-Version: 1.0\r\n" + arNone +
+		"X-SMIME-Status: decrypted; cipher=aes-256-cbc; key=bob; " +
+		"unauthenticated-encryption\r\n\r\nHello world!\r\n"
 	if string(out.Message) != want {
 		t.Fatalf("message\n%q\nwant\n%q", out.Message, want)
 	}

@@ -163,7 +163,8 @@ func (sess *session) cmdAuth(args []string, _ string) error {
 		return sess.refuseInsecure()
 	}
 	if len(args) == 0 {
-		return sess.replyMulti("Mechanisms follow", []byte(strings.Join(sess.mechanisms(), "\r\n")))
+		mechs := strings.Join(sess.mechanisms(), "\r\n")
+		return sess.replyMulti("Mechanisms follow", []byte(mechs))
 	}
 	initial := ""
 	if len(args) > 1 {
@@ -184,7 +185,8 @@ func (sess *session) cmdAuth(args []string, _ string) error {
 // from the command or the next line after a challenge. ok is false when
 // the client cancelled or sent something that is not base64; the client
 // has been answered then.
-func (sess *session) saslResponse(challenge, initial string, haveInitial bool) ([]byte, bool, error) {
+func (sess *session) saslResponse(challenge, initial string,
+	haveInitial bool) ([]byte, bool, error) {
 	line := initial
 	if !haveInitial {
 		if err := sess.reply("+ " + challenge); err != nil {

@@ -22,6 +22,10 @@ type ClientOptions struct {
 	// MaxMessageBytes bounds one multi-line response. Zero means
 	// DefaultMaxMessageBytes.
 	MaxMessageBytes int64
+	// Observe, if set, learns how long each command took until its
+	// response was read, and its error (a *Error for -ERR): cmd is the
+	// command name only, never its arguments. It must not block.
+	Observe func(cmd string, d time.Duration, err error)
 }
 
 // Client is the proxy's side of a connection to a POP3 server
@@ -102,7 +106,8 @@ func (c *Client) Close() error { return c.conn.Close() }
 
 // Cmd sends a command with a single-line response and returns the text
 // after +OK. A -ERR comes back as *Error.
-func (c *Client) Cmd(format string, args ...any) (string, error) {
+func (c *Client) Cmd(format string, args ...any) (text string, err error) {
+	defer c.observe(verb(format), time.Now(), &err)
 	if err := c.send(format, args...); err != nil {
 		return "", err
 	}
@@ -111,11 +116,29 @@ func (c *Client) Cmd(format string, args ...any) (string, error) {
 
 // CmdMulti sends a command with a multi-line response and returns the
 // status text and the body, unstuffed, with CRLF line endings.
-func (c *Client) CmdMulti(format string, args ...any) (string, []byte, error) {
+func (c *Client) CmdMulti(format string, args ...any) (text string, body []byte, err error) {
+	defer c.observe(verb(format), time.Now(), &err)
 	if err := c.send(format, args...); err != nil {
 		return "", nil, err
 	}
 	return c.readMulti(nil)
+}
+
+func (c *Client) observe(cmd string, start time.Time, err *error) {
+	if c.opts.Observe != nil {
+		c.opts.Observe(cmd, time.Since(start), *err)
+	}
+}
+
+// verb is the command name of a command line or format: its first word,
+// or OTHER when that is an argument (a SASL response), which must not
+// reach a metric or a log.
+func verb(format string) string {
+	name, _, _ := strings.Cut(format, " ")
+	if name == "" || strings.ContainsAny(name, "%") {
+		return "OTHER"
+	}
+	return strings.ToUpper(name)
 }
 
 func (c *Client) send(format string, args ...any) error {
@@ -250,7 +273,18 @@ func parseUIDLField(e *ListEntry, s string) error {
 
 // Retr returns message num, unstuffed, with CRLF line endings.
 func (c *Client) Retr(num int) ([]byte, error) {
-	_, body, err := c.CmdMulti("RETR %d", num)
+	return c.RetrSized(num, 0)
+}
+
+// RetrSized is Retr with the size LIST gave, so that the message is read
+// into a buffer of the right size at once.
+func (c *Client) RetrSized(num int, size int64) (body []byte, err error) {
+	defer c.observe("RETR", time.Now(), &err)
+	if err := c.send("RETR %d", num); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, min(size, c.opts.MaxMessageBytes))
+	_, body, err = c.readMulti(buf)
 	return body, err
 }
 
@@ -285,6 +319,7 @@ func (c *Client) Batch(commands []string, window int, each Each) error {
 	var stop error
 	var buf []byte
 	for start := 0; start < len(commands); start += window {
+		since := time.Now()
 		end := min(start+window, len(commands))
 		for _, cmd := range commands[start:end] {
 			c.w.WriteString(cmd)
@@ -296,6 +331,8 @@ func (c *Client) Batch(commands []string, window int, each Each) error {
 		for i := start; i < end; i++ {
 			var err error
 			_, buf, err = c.readMulti(buf[:0])
+			c.observe(verb(commands[i]), since, &err)
+			since = time.Now()
 			if err != nil && !isRefusal(err) && !errors.Is(err, ErrMessageTooLarge) {
 				return err
 			}

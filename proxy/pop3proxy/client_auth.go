@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // User and Pass log in with RFC 1939 section 7 USER and PASS. The
@@ -22,22 +23,27 @@ func (c *Client) APOP(name, digest string) (string, error) {
 // AuthPlain relays an RFC 4616 PLAIN response, already base64-encoded,
 // with AUTH (RFC 5034 section 4): as an initial response when the command
 // stays within 255 octets, else after the server's empty challenge.
-func (c *Client) AuthPlain(response string) (string, error) {
+func (c *Client) AuthPlain(response string) (text string, err error) {
 	if len("AUTH PLAIN ")+len(response)+2 <= maxSASLCommand {
 		return c.Cmd("AUTH PLAIN %s", response)
 	}
+	defer c.observe("AUTH", time.Now(), &err)
 	if err := c.send("AUTH PLAIN"); err != nil {
 		return "", err
 	}
 	if err := c.readChallenge(); err != nil {
 		return "", err
 	}
-	return c.Cmd("%s", response)
+	if err := c.send("%s", response); err != nil {
+		return "", err
+	}
+	return c.readStatus()
 }
 
 // AuthLogin runs the LOGIN mechanism (draft-murchison-sasl-login): the
 // server asks for the user name, then the password, each base64-encoded.
-func (c *Client) AuthLogin(name, password string) (string, error) {
+func (c *Client) AuthLogin(name, password string) (text string, err error) {
+	defer c.observe("AUTH", time.Now(), &err)
 	if err := c.send("AUTH LOGIN"); err != nil {
 		return "", err
 	}

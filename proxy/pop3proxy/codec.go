@@ -71,8 +71,13 @@ func readLine(r *bufio.Reader, limit int) (string, error) {
 }
 
 func trimEOL(line []byte) []byte {
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	return bytes.TrimSuffix(line, []byte("\r"))
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line
 }
 
 // parseStatus splits a status line into its indicator and text
@@ -151,6 +156,35 @@ func readDataLine(r *bufio.Reader) ([]byte, error) {
 // line without an ending gets one, and the "." line ends it (RFC 1939
 // section 3). The client reads back exactly wireLen(data) bytes.
 func writeMultiline(w *bufio.Writer, data []byte) error {
+	if wireLen(data) == int64(len(data)) {
+		writeStuffed(w, data)
+	} else {
+		writeLines(w, data)
+	}
+	_, err := w.WriteString(".\r\n")
+	return err
+}
+
+// writeStuffed writes canonical data (CRLF line endings, ending in CRLF)
+// in as few writes as its dots allow.
+func writeStuffed(w *bufio.Writer, data []byte) {
+	if len(data) > 0 && data[0] == '.' {
+		w.WriteByte('.')
+	}
+	for {
+		i := bytes.Index(data, []byte("\n."))
+		if i < 0 {
+			w.Write(data)
+			return
+		}
+		w.Write(data[:i+1])
+		w.WriteByte('.')
+		data = data[i+1:]
+	}
+}
+
+// writeLines writes data line by line, mending its line endings.
+func writeLines(w *bufio.Writer, data []byte) {
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -165,18 +199,14 @@ func writeMultiline(w *bufio.Writer, data []byte) error {
 		w.Write(line)
 		w.WriteString("\r\n")
 	}
-	_, err := w.WriteString(".\r\n")
-	return err
 }
 
 // wireLen is the size of data as a client reads it from writeMultiline:
 // the size that LIST and STAT must report.
 func wireLen(data []byte) int64 {
 	n := int64(len(data))
-	for i, b := range data {
-		if b == '\n' && (i == 0 || data[i-1] != '\r') {
-			n++
-		}
+	if lf := bytes.Count(data, []byte("\n")); lf > 0 {
+		n += int64(lf - bytes.Count(data, []byte("\r\n")))
 	}
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		n += 2

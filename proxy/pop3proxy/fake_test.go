@@ -18,7 +18,7 @@ import (
 // fakeServer is a scripted POP3 mailbox server on 127.0.0.1:0 with one
 // user and a maildrop that persists across sessions, as a real one does.
 type fakeServer struct {
-	t        *testing.T
+	t        testing.TB
 	addr     string
 	user     string
 	password string
@@ -44,7 +44,7 @@ type fakeMessage struct {
 	data string // CRLF line endings
 }
 
-func newFakeServer(t *testing.T, user, password string) *fakeServer {
+func newFakeServer(t testing.TB, user, password string) *fakeServer {
 	t.Helper()
 	f := &fakeServer{t: t, user: user, password: password, caps: []string{
 		"TOP", "UIDL", "USER", "PIPELINING", "RESP-CODES", "SASL PLAIN LOGIN", "EXPIRE NEVER",

@@ -1,12 +1,16 @@
 package pop3proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
 )
@@ -68,7 +72,8 @@ func (sess *session) loadMaildrop() (*maildrop, error) {
 }
 
 func (drop *maildrop) readUIDL(uidls map[int]string, body []byte, err error) error {
-	if refusal, ok := err.(*Error); ok {
+	var refusal *Error
+	if errors.As(err, &refusal) {
 		drop.uidlRefusal = refusal
 		return nil
 	}
@@ -164,7 +169,7 @@ func (sess *session) classify(msgs []*message) ([]*message, error) {
 	var full []*message
 	err := sess.up.Batch(commands, topWindow, func(i int, header []byte, err error) error {
 		if err == nil && !p.NeedsTransform(header) {
-			sess.learn(msgs[i], &pipeline.Output{Message: header}, msgs[i].rawSize)
+			sess.learn(msgs[i], result{size: msgs[i].rawSize})
 		} else {
 			full = append(full, msgs[i])
 		}
@@ -174,30 +179,47 @@ func (sess *session) classify(msgs []*message) ([]*message, error) {
 }
 
 // sizeTransformed sizes messages the pipeline changes: from its cache, or
-// by fetching and transforming them.
+// by fetching and transforming them. Transformations run in parallel, one
+// per CPU, while the next messages arrive; only their sizes are kept.
 func (sess *session) sizeTransformed(msgs []*message) error {
 	p := sess.srv.opts.Pipeline
 	var fetch []*message
 	var commands []string
 	for _, m := range msgs {
 		if out, ok := p.Cached(sess.ref(m)); ok {
-			sess.learn(m, out, wireLen(out.Message))
+			sess.learn(m, resultOf(out, wireLen(out.Message)))
 			continue
 		}
 		fetch = append(fetch, m)
 		commands = append(commands, "RETR "+strconv.Itoa(m.num))
 	}
-	return sess.up.Batch(commands, retrWindow, func(i int, raw []byte, err error) error {
-		m := fetch[i]
+	results := make([]*result, len(fetch))
+	workers := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	err := sess.up.Batch(commands, retrWindow, func(i int, raw []byte, err error) error {
 		if err != nil {
-			// RETR will relay the refusal; meanwhile the server's size.
-			m.size, m.sized = m.rawSize, true
-			return nil
+			return nil // RETR will relay the refusal
 		}
-		out := sess.transform(m, raw)
-		sess.learn(m, out, wireLen(out.Message))
+		raw = bytes.Clone(raw) // Batch reuses its buffer
+		workers <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-workers; wg.Done() }()
+			out := sess.transform(fetch[i], raw)
+			r := resultOf(out, wireLen(out.Message))
+			results[i] = &r
+		}()
 		return nil
 	})
+	wg.Wait()
+	for i, m := range fetch {
+		if results[i] == nil {
+			m.size, m.sized = m.rawSize, true // the server's size until RETR
+			continue
+		}
+		sess.learn(m, *results[i])
+	}
+	return err
 }
 
 // transform runs raw through the pipeline when it needs it.
@@ -209,22 +231,33 @@ func (sess *session) transform(m *message, raw []byte) *pipeline.Output {
 	return p.Transform(context.Background(), sess.ref(m), sess.keys, raw)
 }
 
+// result is what the sizes need to know of a pipeline output.
+type result struct {
+	size    int64
+	changed bool
+	// keyed: the result depends on the user's keys (an envelope);
+	// temporary: it may differ next time (the vault failed).
+	keyed, temporary bool
+}
+
+func resultOf(out *pipeline.Output, size int64) result {
+	return result{size: size, changed: out.Changed, keyed: out.Decrypt != nil,
+		temporary: pipelineTemporary(out)}
+}
+
 // learn records the client-visible size of m, for this session and, when
 // the result is a fact about the message, for later ones.
-func (sess *session) learn(m *message, out *pipeline.Output, size int64) {
-	if m.sized && m.size != size {
+func (sess *session) learn(m *message, r result) {
+	if m.sized && m.size != r.size {
 		sess.log.Warn("message size differs from the size listed before", "msg", m.num,
-			"listed", m.size, "size", size)
+			"listed", m.size, "size", r.size)
 	}
-	m.size, m.sized, m.changed = size, true, out.Changed
-	if m.uidl == "" {
+	m.size, m.sized, m.changed = r.size, true, r.changed
+	if m.uidl == "" || r.temporary {
 		return
 	}
-	entry := sizeEntry{rawSize: m.rawSize, size: size, changed: out.Changed}
-	if out.Decrypt != nil {
-		if pipelineTemporary(out) {
-			return
-		}
+	entry := sizeEntry{rawSize: m.rawSize, size: r.size, changed: r.changed}
+	if r.keyed {
 		keyset, err := sess.keyset()
 		if err != nil {
 			return

@@ -25,7 +25,7 @@ func (sess *session) cmdRetr(args []string, _ string) error {
 	if err != nil {
 		return sess.fetchFailed("RETR", err)
 	}
-	return sess.replyMulti(strconv.Itoa(len(msg))+" octets", msg)
+	return sess.replyMessage(strconv.Itoa(len(msg))+" octets", msg)
 }
 
 // cmdTop answers TOP (RFC 1939 section 7) with the header and first
@@ -49,14 +49,14 @@ func (sess *session) cmdTop(args []string, _ string) error {
 			return sess.fetchFailed("TOP", err)
 		}
 		if !sess.srv.opts.Pipeline.NeedsTransform(head) {
-			return sess.replyMulti("Top of message follows", head)
+			return sess.replyMessage("Top of message follows", head)
 		}
 	}
 	msg, err := sess.fetch(m)
 	if err != nil {
 		return sess.fetchFailed("TOP", err)
 	}
-	return sess.replyMulti("Top of message follows", top(msg, lines))
+	return sess.replyMessage("Top of message follows", top(msg, lines))
 }
 
 // fetch returns message m as the client sees it, with CRLF line endings:
@@ -67,7 +67,7 @@ func (sess *session) fetch(m *message) ([]byte, error) {
 			return sess.deliver(m, out), nil
 		}
 	}
-	raw, err := sess.up.Retr(m.num)
+	raw, err := sess.up.RetrSized(m.num, m.rawSize)
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +75,11 @@ func (sess *session) fetch(m *message) ([]byte, error) {
 }
 
 func (sess *session) deliver(m *message, out *pipeline.Output) []byte {
-	msg := canonical(out.Message)
-	sess.learn(m, out, int64(len(msg)))
+	msg := out.Message
+	if out.Changed { // what came from upstream is canonical already
+		msg = canonical(msg)
+	}
+	sess.learn(m, resultOf(out, int64(len(msg))))
 	return msg
 }
 

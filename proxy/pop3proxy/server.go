@@ -35,6 +35,12 @@ type Options struct {
 	Registry *proxy.Registry
 	// MaxSessions caps concurrent client sessions; zero means no cap.
 	MaxSessions int
+	// ObserveUpstream, if set, learns how long each upstream command took
+	// until its response was read, with its error, if any (a *Error for
+	// -ERR): proto is "pop3", cmd the command name, "CONNECT" for a new
+	// session's connection, greeting, STLS and CAPA. It runs on the
+	// session's goroutine and must not block (metrics use it).
+	ObserveUpstream func(proto, cmd string, d time.Duration, err error)
 
 	// IdleTimeout ends a session whose client sent nothing for that long.
 	// Zero means 10 minutes, the least RFC 1939 section 3 allows.
@@ -128,6 +134,8 @@ func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
 	}
 }
 
+// start runs a session for conn. It is tracked from here on, under the
+// same lock as closed, so that Shutdown and Close reach every session.
 func (s *Server) start(conn net.Conn, implicitTLS bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -135,10 +143,17 @@ func (s *Server) start(conn net.Conn, implicitTLS bool) {
 		conn.Close()
 		return
 	}
+	sess := newSession(s, conn, implicitTLS)
+	if s.opts.MaxSessions > 0 && len(s.sessions) >= s.opts.MaxSessions {
+		sess.refused = true
+	} else {
+		s.sessions[sess] = struct{}{}
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		newSession(s, conn, implicitTLS).run()
+		defer s.untrack(sess)
+		sess.run()
 	}()
 }
 
@@ -206,16 +221,6 @@ func (s *Server) Sessions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.sessions)
-}
-
-func (s *Server) track(sess *session) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.opts.MaxSessions > 0 && len(s.sessions) >= s.opts.MaxSessions {
-		return false
-	}
-	s.sessions[sess] = struct{}{}
-	return true
 }
 
 func (s *Server) untrack(sess *session) {

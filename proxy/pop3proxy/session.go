@@ -36,6 +36,8 @@ type session struct {
 	remote  string
 	log     hclog.Logger
 
+	refused bool // over Options.MaxSessions: told so and closed
+
 	raw    net.Conn // as accepted; closing it ends the session
 	conn   net.Conn // raw or its TLS layer, with the idle timeout
 	r      *bufio.Reader
@@ -87,12 +89,11 @@ func (sess *session) run() {
 	if !sess.handshake() {
 		return
 	}
-	if !sess.srv.track(sess) {
+	if sess.refused {
 		sess.log.Warn("session refused: too many sessions", "max", sess.srv.opts.MaxSessions)
 		sess.reply("-ERR [SYS/TEMP] Too many connections, try again later")
 		return
 	}
-	defer sess.srv.untrack(sess)
 
 	registry := sess.srv.opts.Registry
 	registry.Add(proxy.SessionInfo{ID: sess.id, Proto: "pop3", Remote: sess.remote,
@@ -100,7 +101,8 @@ func (sess *session) run() {
 	defer registry.Remove(sess.id)
 	sess.log.Info("session started", "tls", sess.secure)
 	defer func() {
-		sess.log.Info("session ended", "duration", time.Since(sess.started).Round(time.Millisecond))
+		duration := time.Since(sess.started).Round(time.Millisecond)
+		sess.log.Info("session ended", "duration", duration)
 	}()
 
 	if err := sess.connectUpstream(); err != nil {
@@ -115,7 +117,7 @@ func (sess *session) run() {
 	}
 }
 
-// handshake completes implicit TLS within the idle timeout.
+// handshake completes implicit TLS within 30 seconds.
 func (sess *session) handshake() bool {
 	tlsConn, ok := sess.conn.(*idleConn).Conn.(*tls.Conn)
 	if !ok {
@@ -131,17 +133,28 @@ func (sess *session) handshake() bool {
 }
 
 func (sess *session) connectUpstream() error {
-	up, err := DialUpstream(context.Background(), sess.srv.opts.Upstream,
-		ClientOptions{MaxMessageBytes: sess.srv.opts.MaxMessageBytes})
+	opts := ClientOptions{MaxMessageBytes: sess.srv.opts.MaxMessageBytes}
+	start := time.Now()
+	up, err := DialUpstream(context.Background(), sess.srv.opts.Upstream, opts)
+	observe := sess.srv.opts.ObserveUpstream
+	if observe != nil {
+		observe("pop3", "CONNECT", time.Since(start), err)
+	}
 	if err != nil {
 		return err
 	}
+	if observe != nil {
+		up.opts.Observe = func(cmd string, d time.Duration, err error) {
+			observe("pop3", cmd, d, err)
+		}
+	}
 	sess.mu.Lock()
 	defer sess.mu.Unlock()
-	sess.up, sess.upConn = up, up.conn
 	if sess.stopping != "" {
+		up.Close()
 		return fmt.Errorf("%w: shutting down", proxy.ErrUpstreamUnavailable)
 	}
+	sess.up, sess.upConn = up, up.conn
 	return nil
 }
 
@@ -248,6 +261,17 @@ func (sess *session) replyMulti(status string, body []byte) error {
 	if err := writeMultiline(sess.w, body); err != nil {
 		return err
 	}
+	return sess.w.Flush()
+}
+
+// replyMessage is replyMulti for a body known to be canonical (CRLF line
+// endings, ending in CRLF), which spares a scan of every byte.
+func (sess *session) replyMessage(status string, msg []byte) error {
+	sess.w.WriteString("+OK ")
+	sess.w.WriteString(status)
+	sess.w.WriteString("\r\n")
+	writeStuffed(sess.w, msg)
+	sess.w.WriteString(".\r\n")
 	return sess.w.Flush()
 }
 

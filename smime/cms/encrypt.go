@@ -32,12 +32,38 @@ type EncryptOptions struct {
 	// UseSKI names recipients by subjectKeyIdentifier instead of issuer
 	// and serial number.
 	UseSKI bool
+	// KDFHash is the key agreement KDF hash: X9.63 (RFC 5753) for P-256,
+	// P-384 and P-521, HKDF (RFC 8418) for X25519. Zero means SHA-256.
+	KDFHash crypto.Hash
+	// Cofactor selects dhSinglePass-cofactorDH (RFC 5753) for NIST curves.
+	Cofactor bool
+	// UKM is user keying material for key agreement and KEM recipients.
+	UKM []byte
+	// PBKDF2Iterations is the iteration count for password recipients;
+	// zero means 2048, as OpenSSL writes.
+	PBKDF2Iterations int
+	// Compress wraps the content in CompressedData (RFC 3274) before it
+	// is encrypted.
+	Compress bool
 }
 
 // Encrypt writes content as DER EnvelopedData (or AuthEnvelopedData for
-// an AEAD cipher) for RSA recipients. It is meant for the demo and tests,
-// and its output opens with `openssl cms -decrypt -inform DER`.
+// an AEAD cipher) for the recipients' certificates, RSA (key transport)
+// or ECDSA P-256/384/521 (key agreement). It is meant for the demo and
+// tests, and its output opens with `openssl cms -decrypt -inform DER`.
 func Encrypt(content []byte, recipients []*x509.Certificate, opts EncryptOptions) (
+	der []byte, err error) {
+	rs := make([]EncryptRecipient, len(recipients))
+	for i, c := range recipients {
+		rs[i] = EncryptRecipient{Certificate: c}
+	}
+	return EncryptFor(content, rs, opts)
+}
+
+// EncryptFor is Encrypt for every kind of recipient: certificates, keys
+// Go cannot read from a certificate (X25519, ML-KEM), KEK secrets and
+// passwords.
+func EncryptFor(content []byte, recipients []EncryptRecipient, opts EncryptOptions) (
 	der []byte, err error) {
 	defer guard(&err)
 	if opts.Cipher == "" {
@@ -55,15 +81,20 @@ func Encrypt(content []byte, recipients []*x509.Certificate, opts EncryptOptions
 	if _, err := rand.Read(cek); err != nil {
 		return nil, fmt.Errorf("cms: encrypt: %w", err)
 	}
-	infos, allV0, err := encryptKeys(cek, recipients, opts)
+	infos, version, err := encryptKeys(cek, recipients, opts)
 	if err != nil {
 		return nil, err
+	}
+	ctype := oidData
+	if opts.Compress {
+		ctype, content = oidCompressedData, compressedData(content)
 	}
 	sealed, err := seal(spec, cek, content)
 	if err != nil {
 		return nil, fmt.Errorf("cms: encrypt: %w", err)
 	}
-	return sealed.marshal(spec, infos, allV0)
+	sealed.ctype = ctype
+	return sealed.marshal(spec, infos, version)
 }
 
 // sealedContent is the output of the content cipher.
@@ -71,6 +102,7 @@ type sealedContent struct {
 	params     func(b *cryptobyte.Builder)
 	ciphertext []byte
 	tag        []byte // AEAD tag, sent as the AuthEnvelopedData mac
+	ctype      asn1.ObjectIdentifier
 }
 
 func seal(spec *cipherSpec, cek, content []byte) (*sealedContent, error) {
@@ -145,13 +177,11 @@ func sealAEAD(aead cipher.AEAD, content []byte,
 // marshal writes the ContentInfo (RFC 5652 section 3) around EnvelopedData
 // (section 6.1) or AuthEnvelopedData (RFC 5083 section 2.1).
 func (s *sealedContent) marshal(spec *cipherSpec, infos []func(*cryptobyte.Builder),
-	allV0 bool) ([]byte, error) {
+	version int64) ([]byte, error) {
 	auth := spec.mode != modeCBC
-	ctype, version := oidEnvelopedData, int64(2)
+	ctype := oidEnvelopedData
 	if auth {
 		ctype, version = oidAuthEnvelopedData, 0
-	} else if allV0 {
-		version = 0
 	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
@@ -180,7 +210,7 @@ func (s *sealedContent) marshal(spec *cipherSpec, infos []func(*cryptobyte.Build
 
 func (s *sealedContent) addContentInfo(b *cryptobyte.Builder, spec *cipherSpec) {
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(oidData)
+		b.AddASN1ObjectIdentifier(s.ctype)
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			b.AddASN1ObjectIdentifier(spec.oid)
 			s.params(b)
@@ -191,31 +221,9 @@ func (s *sealedContent) addContentInfo(b *cryptobyte.Builder, spec *cipherSpec) 
 	})
 }
 
-// encryptKeys makes one KeyTransRecipientInfo per certificate. allV0
-// reports whether every one has version 0 (issuer and serial).
-func encryptKeys(cek []byte, certs []*x509.Certificate, opts EncryptOptions) (
-	[]func(*cryptobyte.Builder), bool, error) {
-	var infos []func(*cryptobyte.Builder)
-	for _, cert := range certs {
-		info, err := keyTransInfo(cek, cert, opts)
-		if err != nil {
-			return nil, false, err
-		}
-		infos = append(infos, info)
-	}
-	return infos, !opts.UseSKI, nil
-}
-
-// keyTransInfo encrypts cek for cert (RFC 5652 section 6.2.1).
-func keyTransInfo(cek []byte, cert *x509.Certificate, opts EncryptOptions) (
-	func(*cryptobyte.Builder), error) {
-	if cert == nil {
-		return nil, errors.New("cms: encrypt: nil certificate")
-	}
-	pub, ok := cert.PublicKey.(*rsa.PublicKey)
-	if !ok {
-		return nil, unsupported("recipient key for Encrypt", cert.PublicKeyAlgorithm.String())
-	}
+// keyTransInfo encrypts cek for an RSA key (RFC 5652 section 6.2.1).
+func keyTransInfo(cek []byte, cert *x509.Certificate, pub *rsa.PublicKey,
+	opts EncryptOptions) (func(*cryptobyte.Builder), error) {
 	ek, alg, err := rsaEncryptKey(pub, cek, opts)
 	if err != nil {
 		return nil, fmt.Errorf("cms: encrypt: %w", err)
@@ -224,18 +232,30 @@ func keyTransInfo(cek []byte, cert *x509.Certificate, opts EncryptOptions) (
 		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 			if opts.UseSKI {
 				b.AddASN1Int64(2)
-				b.AddASN1(tagSKI, func(b *cryptobyte.Builder) { b.AddBytes(subjectKeyID(cert)) })
 			} else {
 				b.AddASN1Int64(0)
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddBytes(cert.RawIssuer)
-					b.AddASN1BigInt(cert.SerialNumber)
-				})
 			}
+			addRecipientID(b, cert, opts.UseSKI)
 			b.AddASN1(cbasn1.SEQUENCE, alg)
 			b.AddASN1OctetString(ek)
 		})
 	}, nil
+}
+
+// addRecipientID writes a RecipientIdentifier (RFC 5652 section 6.2.1).
+func addRecipientID(b *cryptobyte.Builder, cert *x509.Certificate, ski bool) {
+	if ski {
+		b.AddASN1(tagSKI, func(b *cryptobyte.Builder) { b.AddBytes(subjectKeyID(cert)) })
+		return
+	}
+	addIssuerSerial(b, cert)
+}
+
+func addIssuerSerial(b *cryptobyte.Builder, cert *x509.Certificate) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(cert.RawIssuer)
+		b.AddASN1BigInt(cert.SerialNumber)
+	})
 }
 
 func rsaEncryptKey(pub *rsa.PublicKey, cek []byte, opts EncryptOptions) (

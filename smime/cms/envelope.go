@@ -33,6 +33,9 @@ type Envelope struct {
 	detached  bool     // encryptedContent absent (RFC 5652 section 6.1)
 	mac       []byte   // AuthEnvelopedData mac (RFC 5083 section 2.1)
 	aad       []byte   // DER of authAttrs as a SET OF (RFC 5083 section 2.2)
+	// maxInflate is Limits.MaxDecompressedBytes, for compressed content;
+	// maxIter is Limits.MaxPBKDF2Iterations, for password recipients.
+	maxInflate, maxIter int
 }
 
 // ParseEnvelope parses a ContentInfo holding EnvelopedData or
@@ -58,7 +61,7 @@ func parseEnvelope(der []byte, limits Limits) (*Envelope, error) {
 		!ci.ReadASN1(&content, cbasn1.Tag(0).ContextSpecific().Constructed()) || !ci.Empty() {
 		return nil, malformed("content info")
 	}
-	env := &Envelope{}
+	env := &Envelope{maxInflate: limits.MaxDecompressedBytes, maxIter: limits.MaxPBKDF2Iterations}
 	switch {
 	case ctype.Equal(oidEnvelopedData):
 		env.Kind = KindEnveloped
@@ -210,7 +213,12 @@ func (e *Envelope) Decrypt(cert *x509.Certificate, key crypto.PrivateKey) (
 
 // decrypt is Decrypt without the guard, for the fuzz tests.
 func (e *Envelope) decrypt(cert *x509.Certificate, key crypto.PrivateKey) ([]byte, error) {
-	matches := e.MatchingRecipients(cert)
+	return e.decryptMatches(e.MatchingRecipients(cert), key)
+}
+
+// decryptMatches tries each of the recipient entries with key, which is
+// a private key or the SecretKey or Password of a symmetric recipient.
+func (e *Envelope) decryptMatches(matches []Recipient, key crypto.PrivateKey) ([]byte, error) {
 	if len(matches) == 0 {
 		return nil, ErrNoRecipient
 	}
@@ -244,8 +252,21 @@ func (e *Envelope) decryptFor(r *Recipient, key crypto.PrivateKey) ([]byte, erro
 	if e.Kind == KindAuthEnveloped && len(e.mac) != e.cipher.tagLen {
 		return nil, ErrDecrypt
 	}
-	return e.cipher.decrypt(cek, e.sealed(), e.aad)
+	content, err := e.cipher.decrypt(cek, e.sealed(), e.aad)
+	if err != nil || !e.compressed() {
+		return content, err
+	}
+	// RFC 3274 section 1.1: encrypted CompressedData; the content octets
+	// are its DER encoding (or BER, so normalise first).
+	der, err := normalize(content, Limits{MaxInputBytes: len(content),
+		MaxNestingDepth: DefaultLimits().MaxNestingDepth})
+	if err != nil {
+		return nil, err
+	}
+	return decompressData(der, e.maxInflate)
 }
+
+func (e *Envelope) compressed() bool { return e.ContentType == "compressed-data" }
 
 // sealed returns a fresh buffer with the ciphertext and, for
 // AuthEnvelopedData, the mac after it, ready to be decrypted in place:

@@ -21,13 +21,13 @@ import (
 // that the failure surfaces at the content layer like any other.
 type unwrapFunc func(r *Recipient, key crypto.PrivateKey, keyLen int) ([]byte, error)
 
-// unwrappers holds one function per recipient type. Adding key agreement,
-// KEK, password or KEM recipients means adding an entry here.
-//
-// TODO(ecdh-kek-pwri-kem): KeyAgree (RFC 5753), KEK (RFC 3394 wrap),
-// Password (RFC 3211) and KEM (RFC 9629, ML-KEM via crypto/mlkem).
+// unwrappers holds one function per recipient type.
 var unwrappers = map[RecipientType]unwrapFunc{
 	KeyTrans: unwrapKeyTrans,
+	KeyAgree: unwrapKeyAgree,
+	KEK:      unwrapKEK,
+	Password: unwrapPassword,
+	KEM:      unwrapKEM,
 }
 
 // hashes maps digest OIDs to their stable names and Go hashes.

@@ -13,10 +13,12 @@ type Limits struct {
 	MaxNestingDepth int
 	// MaxRecipients is the most recipient entries parsed (default 1024).
 	MaxRecipients int
-	// MaxDecompressedBytes bounds the output of decompression
-	// (default 128 MiB).
-	// TODO(compressed-data): used once RFC 3274 CompressedData is opened.
+	// MaxDecompressedBytes bounds the output of decompressing RFC 3274
+	// CompressedData (default 128 MiB).
 	MaxDecompressedBytes int
+	// MaxPBKDF2Iterations bounds the iteration count a password recipient
+	// (RFC 3211) may ask for (default 1,048,576; OpenSSL writes 2048).
+	MaxPBKDF2Iterations int
 }
 
 // DefaultLimits returns the limits used for zero fields.
@@ -26,6 +28,7 @@ func DefaultLimits() Limits {
 		MaxNestingDepth:      64,
 		MaxRecipients:        1024,
 		MaxDecompressedBytes: 128 << 20,
+		MaxPBKDF2Iterations:  1 << 20,
 	}
 }
 
@@ -42,6 +45,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxDecompressedBytes <= 0 {
 		l.MaxDecompressedBytes = d.MaxDecompressedBytes
+	}
+	if l.MaxPBKDF2Iterations <= 0 {
+		l.MaxPBKDF2Iterations = d.MaxPBKDF2Iterations
 	}
 	return l
 }

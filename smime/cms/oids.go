@@ -74,6 +74,16 @@ var namedOIDs = []struct {
 	{oidMLKEM768, "ml-kem-768"},
 	{oidMLKEM1024, "ml-kem-1024"},
 	{oidOriKEM, "ori-kem"},
+	{oidDHHKDFSHA256, "ecdh-stddh-hkdf-sha256"},
+	{oidDHHKDFSHA384, "ecdh-stddh-hkdf-sha384"},
+	{oidDHHKDFSHA512, "ecdh-stddh-hkdf-sha512"},
+	{oidHKDFSHA256, "hkdf-sha256"},
+	{oidHKDFSHA384, "hkdf-sha384"},
+	{oidHKDFSHA512, "hkdf-sha512"},
+	{oidPBKDF2, "pbkdf2"},
+	{oidX25519, "x25519"},
+	{oidX448, "x448"},
+	{oidZlib, "zlib"},
 }
 
 // kdfHashNames are the SEC 1 / RFC 5753 arc numbers for SHA-224..512 KDFs.

@@ -49,7 +49,7 @@ func parseRecipientInfos(set []byte, max int) ([]Recipient, int, error) {
 		if count++; count > max {
 			return nil, 0, overLimit("more than %d recipients", max)
 		}
-		got, ok := parseRecipientInfo(el)
+		got, ok := parseRecipientInfo(el, max-len(out))
 		if !ok {
 			unparsed++
 			continue
@@ -62,7 +62,10 @@ func parseRecipientInfos(set []byte, max int) ([]Recipient, int, error) {
 	return out, unparsed, nil
 }
 
-func parseRecipientInfo(el cryptobyte.String) ([]Recipient, bool) {
+// parseRecipientInfo reads one RecipientInfo; room is how many more
+// recipients the limit allows, so that one key agreement entry with a
+// huge list of keys stops early (returning room+1 entries).
+func parseRecipientInfo(el cryptobyte.String, room int) ([]Recipient, bool) {
 	var body cryptobyte.String
 	var tag cbasn1.Tag
 	if !el.ReadAnyASN1(&body, &tag) {
@@ -74,7 +77,7 @@ func parseRecipientInfo(el cryptobyte.String) ([]Recipient, bool) {
 	case cbasn1.SEQUENCE:
 		r, ok = parseKeyTrans(body)
 	case tagKARI:
-		return parseKeyAgree(body)
+		return parseKeyAgree(body, room)
 	case tagKEKRI:
 		r, ok = parseKEK(body)
 	case tagPWRI:
@@ -147,12 +150,12 @@ func parseKeyTrans(s cryptobyte.String) (Recipient, bool) {
 // unwrapper needs besides the recipient's own encrypted key.
 type keyAgreeDetail struct {
 	originator []byte // OriginatorIdentifierOrKey, DER
-	ukm        []byte // UserKeyingMaterial, nil when absent
+	ukm        []byte // UserKeyingMaterial octets, nil when absent
 }
 
 // parseKeyAgree reads KeyAgreeRecipientInfo (RFC 5652 section 6.2.2),
 // one Recipient per RecipientEncryptedKey.
-func parseKeyAgree(s cryptobyte.String) ([]Recipient, bool) {
+func parseKeyAgree(s cryptobyte.String, room int) ([]Recipient, bool) {
 	var version int64
 	var orig, ukm, keys cryptobyte.String
 	var hasUKM bool
@@ -163,8 +166,11 @@ func parseKeyAgree(s cryptobyte.String) ([]Recipient, bool) {
 		return nil, false
 	}
 	d.originator = orig
+	if hasUKM && (!ukm.ReadASN1Bytes(&d.ukm, cbasn1.OCTET_STRING) || !ukm.Empty()) {
+		return nil, false
+	}
 	if hasUKM {
-		d.ukm = ukm
+		d.ukm = nonNil(d.ukm)
 	}
 	alg, ok := readAlgorithm(&s)
 	if !ok || !s.ReadASN1(&keys, cbasn1.SEQUENCE) || !s.Empty() {
@@ -172,7 +178,7 @@ func parseKeyAgree(s cryptobyte.String) ([]Recipient, bool) {
 	}
 	name := keyAgreeName(alg)
 	var out []Recipient
-	for !keys.Empty() {
+	for !keys.Empty() && len(out) <= room {
 		r, ok := readEncryptedKey(&keys)
 		if !ok {
 			return nil, false
@@ -255,8 +261,7 @@ func parsePassword(s cryptobyte.String) (Recipient, bool) {
 }
 
 // parseOther reads OtherRecipientInfo (RFC 5652 section 6.2.5) and, for
-// id-ori-kem, the identifier and KEM of a KEMRecipientInfo (RFC 9629
-// section 3). The whole value is kept for a later unwrapper.
+// id-ori-kem, the KEMRecipientInfo in it (RFC 9629 section 3).
 func parseOther(s cryptobyte.String) (Recipient, bool) {
 	r := Recipient{Type: OtherRecipient}
 	var oriType asn1.ObjectIdentifier
@@ -269,18 +274,8 @@ func parseOther(s cryptobyte.String) (Recipient, bool) {
 	}
 	var kemri cryptobyte.String
 	var version int64
-	var ok bool
-	if !s.ReadASN1(&kemri, cbasn1.SEQUENCE) || !kemri.ReadASN1Integer(&version) {
+	if !s.ReadASN1(&kemri, cbasn1.SEQUENCE) || !s.Empty() || !kemri.ReadASN1Integer(&version) {
 		return r, false
 	}
-	r.detail = []byte(kemri)
-	r.Type = KEM
-	if r.ID, ok = readRecipientID(&kemri); !ok {
-		return r, false
-	}
-	if r.keyAlg, ok = readAlgorithm(&kemri); !ok {
-		return r, false
-	}
-	r.KeyAlgorithm = oidName(r.keyAlg.oid)
-	return r, true
+	return readKEMRecipient(kemri)
 }

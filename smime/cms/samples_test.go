@@ -199,23 +199,27 @@ func TestThunderbird(t *testing.T) {
 			t.Fatalf("got %q", got)
 		}
 	})
-	t.Run("ecdh-listed", func(t *testing.T) {
-		cert, key := loadP12(t, "Fran-ec.p12")
-		msg := readShared(t, "thunderbird", "interop", "fran-ec_ossl-aes256-sha512.env")
-		der := mimeBody(t, msg)
-		env, err := ParseEnvelope(der, Limits{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := env.MatchingRecipients(cert)
-		if len(r) != 1 || r[0].Type != KeyAgree ||
-			r[0].KeyAlgorithm != "ecdh-stddh-sha512kdf-aes256-wrap" {
-			t.Fatalf("recipients %+v", env.Recipients)
-		}
-		if _, err := env.Decrypt(cert, key); !errors.Is(err, ErrUnsupported) {
-			t.Fatalf("got %v, want ErrUnsupported", err)
-		}
-	})
+	for _, tc := range []struct{ file, cipher, keyAlg string }{
+		{"fran-ec_ossl-aes128-sha256.env", "aes-128-cbc", "ecdh-stddh-sha256kdf-aes128-wrap"},
+		{"fran-ec_ossl-aes256-sha512.env", "aes-256-cbc", "ecdh-stddh-sha512kdf-aes256-wrap"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			cert, key := loadP12(t, "Fran-ec.p12")
+			der := mimeBody(t, readShared(t, "thunderbird", "interop", tc.file))
+			env, err := ParseEnvelope(der, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := env.MatchingRecipients(cert)
+			if len(r) != 1 || r[0].Type != KeyAgree || r[0].KeyAlgorithm != tc.keyAlg {
+				t.Fatalf("recipients %+v", env.Recipients)
+			}
+			got := openWith(t, der, cert, key, tc.cipher)
+			if !bytes.Contains(got, []byte("This is a test message to Fran.")) {
+				t.Fatalf("got %q", got)
+			}
+		})
+	}
 }
 
 // opensslP12 reads a PKCS#12 file that go-pkcs12 cannot (NSS nests BER in
