@@ -7,7 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/asn1"
 
-	"github.com/dgryski/go-rc2"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -37,7 +36,7 @@ func newDES(key []byte, _ int) (cipher.Block, error) { return des.NewCipher(key)
 func newDES3(key []byte, _ int) (cipher.Block, error) {
 	return des.NewTripleDESCipher(key)
 }
-func newRC2(key []byte, bits int) (cipher.Block, error) { return rc2.New(key, bits) }
+func newRC2(key []byte, bits int) (cipher.Block, error) { return newRC2Block(key, bits) }
 
 var cipherSpecs = []cipherSpec{
 	{oidAES128CBC, "aes-128-cbc", 16, modeCBC, newAES},
