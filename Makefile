@@ -6,6 +6,8 @@ export PATH := $(PATH):/usr/local/go/bin
 # Debian packages the integration tests need (fetchmail and curl are the
 # POP3 clients the POP3 tests drive).
 DEB_PACKAGES := dovecot-imapd dovecot-pop3d openssl python3 fetchmail curl
+# The browser the dashboard test drives headless (integration/dashboard_test.go).
+BROWSER_PACKAGES := chromium
 
 .PHONY: all deps build test bench demo fuzz
 
@@ -16,7 +18,7 @@ all: build
 # and the vmail user that owns the test Maildirs. Quick when all is there.
 deps:
 	@missing=""; \
-	for tool in dovecot doveadm openssl python3 fetchmail curl; do \
+	for tool in dovecot doveadm openssl python3 fetchmail curl chromium; do \
 		command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
 	done; \
 	for pkg in dovecot-imapd dovecot-pop3d; do \
@@ -24,7 +26,7 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
-			echo "missing:$$missing; as root run: apt-get install -y $(DEB_PACKAGES)" >&2; \
+			echo "missing:$$missing; as root run: apt-get install -y $(DEB_PACKAGES) $(BROWSER_PACKAGES)" >&2; \
 			exit 1; \
 		fi; \
 		policy_created=""; \
@@ -35,7 +37,7 @@ deps:
 		fi; \
 		status=0; \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y --no-install-recommends $(DEB_PACKAGES); } || status=$$?; \
+			apt-get install -y --no-install-recommends $(DEB_PACKAGES) $(BROWSER_PACKAGES); } || status=$$?; \
 		if [ -n "$$policy_created" ]; then rm -f /usr/sbin/policy-rc.d; fi; \
 		[ $$status = 0 ] || exit $$status; \
 	fi

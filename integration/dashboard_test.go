@@ -72,7 +72,8 @@ func TestDashboard(t *testing.T) {
 	c := loginInbox(t, px.addr, userAlice)
 	wantDecrypted, wantFailed := readCorpus(t, c)
 	if wantDecrypted == 0 || wantFailed == 0 {
-		t.Fatalf("corpus has %d decrypting and %d failing messages; want both", wantDecrypted, wantFailed)
+		t.Fatalf("corpus has %d decrypting and %d failing messages; want both",
+			wantDecrypted, wantFailed)
 	}
 	checkMetrics(t, base, wantDecrypted)
 

@@ -336,6 +336,21 @@ func TestPOP3TLS(t *testing.T) {
 	if err != nil || corpusMessage(t, msg) == nil {
 		t.Errorf("RETR over implicit TLS: %v", err)
 	}
+
+	// SASL PLAIN (RFC 5034) and LOGIN, both of which Dovecot offers.
+	plain := base64.StdEncoding.EncodeToString(
+		[]byte("\x00" + userAlice + "\x00" + testUsers[userAlice]))
+	c = pop3Dial(t, f.px.pop3sAddr, true)
+	if _, err := c.AuthPlain(plain); err != nil {
+		t.Errorf("AUTH PLAIN: %v", err)
+	}
+	c = pop3Dial(t, f.px.pop3sAddr, true)
+	if _, err := c.AuthLogin(userAlice, testUsers[userAlice]); err != nil {
+		t.Errorf("AUTH LOGIN: %v", err)
+	}
+	if _, err := c.Cmd("STAT"); err != nil {
+		t.Errorf("STAT after AUTH LOGIN: %v", err)
+	}
 }
 
 func isPOP3Refusal(err error) bool {

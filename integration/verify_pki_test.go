@@ -163,7 +163,8 @@ func (p *verifyPKI) expired(tb testing.TB, name, email string, serial int) *sign
 	p.openssl(tb, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
 		"-out", name+".key")
 	key := readPEMKey(tb, filepath.Join(p.dir, name+".key"))
-	caCert, caKey := readPEMCert(tb, p.issuing), readPEMKey(tb, filepath.Join(p.dir, "issuing.key"))
+	caCert := readPEMCert(tb, p.issuing)
+	caKey := readPEMKey(tb, filepath.Join(p.dir, "issuing.key"))
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(int64(serial)), Subject: pkix.Name{CommonName: name},
 		NotBefore: time.Now().Add(-72 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour),
@@ -184,7 +185,8 @@ func (p *verifyPKI) expired(tb testing.TB, name, email string, serial int) *sign
 // writeCRL writes a current CRL of the issuing CA revoking serials.
 func (p *verifyPKI) writeCRL(tb testing.TB, path string, serials ...int) {
 	tb.Helper()
-	caCert, caKey := readPEMCert(tb, p.issuing), readPEMKey(tb, filepath.Join(p.dir, "issuing.key"))
+	caCert := readPEMCert(tb, p.issuing)
+	caKey := readPEMKey(tb, filepath.Join(p.dir, "issuing.key"))
 	var entries []x509.RevocationListEntry
 	for _, s := range serials {
 		entries = append(entries, x509.RevocationListEntry{SerialNumber: big.NewInt(int64(s)),

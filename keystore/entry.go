@@ -186,6 +186,14 @@ func (v *FileVault) openKey(e *entry) (smime.Key, error) {
 	if err := checkKeyPair(e.cert, priv); err != nil {
 		return smime.Key{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
+	// The proxy only decrypts with EC keys, which cms does in the ECDH
+	// form; converting here, once per load, saves a scalar multiplication
+	// on every message.
+	if k, ok := priv.(*ecdsa.PrivateKey); ok {
+		if kx, err := k.ECDH(); err == nil {
+			priv = kx
+		}
+	}
 	return smime.Key{ID: e.ID, Certificate: e.cert, Private: priv}, nil
 }
 
@@ -201,6 +209,11 @@ func checkKeyPair(cert *x509.Certificate, priv crypto.PrivateKey) error {
 		return fmt.Errorf("%w: %T", ErrUnsupportedKey, priv)
 	}
 	certKey := cert.PublicKey
+	if k, ok := certKey.(*ecdsa.PublicKey); ok {
+		if _, ecdhForm := priv.(*ecdh.PrivateKey); ecdhForm {
+			certKey, _ = k.ECDH() // as openKey hands EC keys out
+		}
+	}
 	if certKey == nil {
 		// crypto/x509 leaves X25519 keys (RFC 8410) unparsed.
 		if k, err := cms.CertificateECDHKey(cert); err == nil {

@@ -79,7 +79,8 @@ func checkSecret(kind string, id, secret []byte) error {
 	case len(secret) == 0 || len(secret) > maxSecretBytes:
 		return fmt.Errorf("%w: secret of %d bytes", ErrUnsupportedKey, len(secret))
 	case kind == SecretKEK && len(secret) != 16 && len(secret) != 24 && len(secret) != 32:
-		return fmt.Errorf("%w: a KEK is 16, 24 or 32 bytes, not %d", ErrUnsupportedKey, len(secret))
+		return fmt.Errorf("%w: a KEK is 16, 24 or 32 bytes, not %d", ErrUnsupportedKey,
+			len(secret))
 	}
 	return nil
 }

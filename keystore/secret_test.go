@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"io"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,7 +31,8 @@ func TestSecrets(t *testing.T) {
 		kind   string
 		secret []byte
 	}{{SecretKEK, make([]byte, 20)}, {"pin", []byte("1")}, {SecretPassword, nil}} {
-		if _, err := v.AddSecret("alice@example.org", bad.kind, []byte("x"), bad.secret); !errors.Is(err, ErrUnsupportedKey) {
+		_, err := v.AddSecret("alice@example.org", bad.kind, []byte("x"), bad.secret)
+		if !errors.Is(err, ErrUnsupportedKey) {
 			t.Errorf("%s %d: %v", bad.kind, len(bad.secret), err)
 		}
 	}
@@ -92,6 +95,10 @@ func TestImportX25519(t *testing.T) {
 	if err != nil || len(infos) != 2 {
 		t.Fatalf("import: %v %+v", err, infos)
 	}
+	algs := infos[0].Algorithm + " " + infos[1].Algorithm
+	if algs != "x25519 ed25519" && algs != "ed25519 x25519" {
+		t.Errorf("algorithms %q", algs)
+	}
 	keys, err := v.Keys(context.Background(), "carlos")
 	if err != nil {
 		t.Fatal(err)
@@ -110,5 +117,33 @@ func TestImportX25519(t *testing.T) {
 	res := smime.DecryptEntity(der, "binary", keys, cms.Limits{})
 	if res.Outcome != smime.OutcomeDecrypted {
 		t.Fatalf("%v: %v", res, res.Err)
+	}
+}
+
+// TestImportECDHThunderbird imports Fran-ec.p12 (P-384, NSS) and opens
+// OpenSSL's ECDH messages to it through DecryptEntity.
+func TestImportECDHThunderbird(t *testing.T) {
+	v, _ := newTestVault(t)
+	p12 := readTestdata(t, "thunderbird/Fran-ec.p12")
+	if _, err := v.ImportPKCS12("fran", p12, "nss"); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := v.Keys(context.Background(), "fran")
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("%d keys: %v", len(keys), err)
+	}
+	for _, name := range []string{"aes128-sha256", "aes256-sha512"} {
+		file := "thunderbird/interop/fran-ec_ossl-" + name + ".env"
+		msg, err := mail.ReadMessage(bytes.NewReader(readTestdata(t, file)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(msg.Body)
+		cte := msg.Header.Get("Content-Transfer-Encoding")
+		res := smime.DecryptEntity(body, cte, keys, cms.Limits{})
+		if res.Outcome != smime.OutcomeDecrypted ||
+			!bytes.Contains(res.Inner, []byte("This is a test message to Fran.")) {
+			t.Fatalf("%s: %v %v", name, res, res.Err)
+		}
 	}
 }

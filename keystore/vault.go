@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/smimeproxy/smimeproxy/smime"
+	"github.com/smimeproxy/smimeproxy/smime/cms"
 )
 
 // Vault is a store of users' private keys. Implementations must return a
@@ -146,8 +147,19 @@ func infoFor(user string, cert *x509.Certificate) KeyInfo {
 		SKI:       hex.EncodeToString(cert.SubjectKeyId),
 		NotBefore: cert.NotBefore,
 		NotAfter:  cert.NotAfter,
-		Algorithm: algorithmName(cert.PublicKey),
+		Algorithm: certAlgorithm(cert),
 	}
+}
+
+// certAlgorithm names the certificate's key, including the X25519 keys
+// (RFC 8410) that crypto/x509 leaves unparsed.
+func certAlgorithm(cert *x509.Certificate) string {
+	if cert.PublicKey == nil {
+		if _, err := cms.CertificateECDHKey(cert); err == nil {
+			return "x25519"
+		}
+	}
+	return algorithmName(cert.PublicKey)
 }
 
 // algorithmName names a public key's type and size in a stable, lower-case

@@ -42,7 +42,8 @@ func b64std(der []byte) []byte {
 // secrets and passwords through DecryptEntity.
 func TestDecryptEntityRecipientKinds(t *testing.T) {
 	ec := ecKey(t)
-	kek := Key{ID: "kek", Private: cms.SecretKey{ID: []byte("k1"), Key: bytes.Repeat([]byte{1}, 16)}}
+	kekBytes := bytes.Repeat([]byte{1}, 16)
+	kek := Key{ID: "kek", Private: cms.SecretKey{ID: []byte("k1"), Key: kekBytes}}
 	pw := Key{ID: "pw", Private: cms.PasswordKey("password")}
 	other := Key{ID: "other-kek", Private: cms.SecretKey{ID: []byte("k2"), Key: make([]byte, 16)}}
 	for _, tc := range []struct {
@@ -51,7 +52,8 @@ func TestDecryptEntityRecipientKinds(t *testing.T) {
 		id   string
 		form string
 	}{
-		{cms.EncryptRecipient{Certificate: ec.Certificate}, []Key{kek, ec}, "ec", RecipientIssuerSerial},
+		{cms.EncryptRecipient{Certificate: ec.Certificate}, []Key{kek, ec}, "ec",
+			RecipientIssuerSerial},
 		{cms.EncryptRecipient{KEKID: []byte("k1"), KEK: bytes.Repeat([]byte{1}, 16)},
 			[]Key{pw, other, ec, kek}, "kek", RecipientKEK},
 		{cms.EncryptRecipient{Password: []byte("password")}, []Key{ec, kek, pw}, "pw",
@@ -70,7 +72,8 @@ func TestDecryptEntityRecipientKinds(t *testing.T) {
 	}
 	der, _ := cms.EncryptFor([]byte(innerEntity), []cms.EncryptRecipient{{Password: []byte("x")}},
 		cms.EncryptOptions{PBKDF2Iterations: 64})
-	if res := DecryptEntity(der, "binary", []Key{pw}, cms.Limits{}); res.Outcome != OutcomeCouldNotDecrypt {
+	res := DecryptEntity(der, "binary", []Key{pw}, cms.Limits{})
+	if res.Outcome != OutcomeCouldNotDecrypt {
 		t.Fatalf("wrong password: %v", res)
 	}
 	if res := DecryptEntity(der, "binary", []Key{kek}, cms.Limits{}); res.Outcome != OutcomeNoKey {
@@ -94,7 +97,8 @@ func TestDecompressLayers(t *testing.T) {
 		" name=smime.p7z\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
 		string(b64std(compressed)) + "\r\n"
 	ec := ecKey(t)
-	der, err := cms.Encrypt([]byte(middle), []*x509.Certificate{ec.Certificate}, cms.EncryptOptions{})
+	der, err := cms.Encrypt([]byte(middle), []*x509.Certificate{ec.Certificate},
+		cms.EncryptOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,11 +14,11 @@ import (
 // quoted-string as in RFC 2045 section 5.1):
 //
 //	status  = outcome *(";" SP element)
-//	outcome = token            ; "decrypted" / "not-decrypted" / later ones
-//	element = param / token    ; bare tokens such as "valid" come later
+//	outcome = token            ; "decrypted" / "not-decrypted" / "signed"
+//	element = param / token    ; bare tokens: "signed", "valid", "invalid"...
 //	param   = token "=" (token / quoted-string)
 //
-// The values written today:
+// The values written for envelopes:
 //
 //	decrypted; cipher=aes-256-cbc; key=<key id>
 //	not-decrypted; reason=no-key
@@ -28,8 +28,24 @@ import (
 //	not-decrypted; reason=too-large
 //	not-decrypted; reason=temporary-error
 //
-// Readers must ignore elements and parameters they do not know: later
-// versions add signature results ("signed; valid; signer=...").
+// Signatures add, per signer of every signed layer (outermost first), a
+// "signed" element followed by "valid", or by "invalid" and a reason, and
+// the signer (see Report.Status):
+//
+//	signed; valid; signer="Alice Example <alice@example.org>"
+//	signed; invalid; reason=content-altered; signer="<alice@example.org>"
+//	decrypted; cipher=aes-256-cbc; key=k1; signed; valid; signer="..."
+//
+// The reasons are the Reason constants: content-altered, bad-signature,
+// corrupt, unsupported-algorithm, no-certificate, issuer-not-trusted,
+// certificate-expired, certificate-not-yet-valid, certificate-revoked,
+// revocation-unknown, weak-algorithm, certificate-not-for-signing,
+// sender-mismatch, too-large. Then, where they apply: "unauthenticated-encryption"
+// (decrypted with a CBC cipher and no valid signature: the ciphertext
+// could have been altered, as in EFAIL) and "hp=protected" (the header
+// fields shown are the RFC 9788 protected ones).
+//
+// Readers must ignore elements and parameters they do not know.
 // reason=could-not-decrypt covers every cryptographic failure alike (bad
 // padding, bad MAC, wrong key), so that the header is no padding oracle.
 const StatusHeader = "X-SMIME-Status"

@@ -43,6 +43,7 @@ const (
 	ReasonWeakAlgorithm   = "weak-algorithm"
 	ReasonNotForSigning   = "certificate-not-for-signing"
 	ReasonSenderMismatch  = "sender-mismatch"
+	ReasonTooLarge        = "too-large"
 )
 
 // ErrNoSignature reports a signed entity that holds no signer at all.
@@ -108,12 +109,17 @@ type VerifyPolicy struct {
 
 // Verifier checks S/MIME signatures. The zero value works: nothing is
 // trusted (every good signature is "neutral"), revocation is not checked.
+// A Verifier is safe for concurrent use and must not be copied after
+// first use (it caches trusted chains for a few minutes).
 type Verifier struct {
 	Trust      TrustStore        // nil: no root is trusted
 	Revocation RevocationChecker // nil: revocation is not checked
 	Policy     VerifyPolicy
 	Limits     cms.Limits
 	Now        func() time.Time // nil: time.Now
+
+	chains chainCache
+	certs  certCache
 }
 
 // SignerResult is the finding for one signer of one signed entity.
@@ -228,9 +234,13 @@ func (v *Verifier) checkSigner(ctx context.Context, sd *cms.SignedData, si *cms.
 			fmt.Errorf("signer %s not among %d certificates", si.ID.Form(),
 				len(sd.Certificates)))
 	}
+	r.Serial, r.Issuer = v.certs.describe(cert)
 	describeCert(&r, cert, senders)
-	if err := sd.Verify(si, cert, content); err != nil {
+	if err := v.verifyContent(sd, si, cert, content); err != nil {
 		return r.withVerifyError(err)
+	}
+	if v.checkDates(&r, cert) || v.checkDigest(&r) || checkUsage(&r, cert) {
+		return r
 	}
 	chain, done := v.checkChain(&r, cert, sd.Certificates)
 	if done {
@@ -240,6 +250,22 @@ func (v *Verifier) checkSigner(ctx context.Context, sd *cms.SignedData, si *cms.
 		return r
 	}
 	return v.checkPolicy(r, cert, senders)
+}
+
+// verifyContent checks the signature over content as received and, if
+// the digest differs and the content has bare LF line endings (a message
+// stored on a Unix system), over its canonical CRLF form (RFC 8551 section
+// 3.1.1). Trying the received bytes first spares a scan of every message.
+func (v *Verifier) verifyContent(sd *cms.SignedData, si *cms.Signer, cert *x509.Certificate,
+	content []byte) error {
+	err := sd.Verify(si, cert, content)
+	if content == nil || !errors.Is(err, cms.ErrDigestMismatch) {
+		return err
+	}
+	if canon := NormalizeCRLF(content); len(canon) != len(content) {
+		return sd.Verify(si, cert, canon)
+	}
+	return err
 }
 
 func (r SignerResult) with(res SigResult, reason, comment string, err error) SignerResult {
@@ -260,22 +286,62 @@ func (r SignerResult) withVerifyError(err error) SignerResult {
 	return r.with(SigPermError, ReasonCorrupt, "signature is corrupt", err)
 }
 
-// checkChain checks validity dates and the chain to a trusted root. It
-// returns the chain, or done when r holds the final result.
+// checkDates fails a certificate outside its validity period; it reports
+// true when r holds the final result. An expired certificate is a fact
+// whoever issued it, so this comes before the chain. RFC 5280 section
+// 6.1.3 checks validity at the current time; the signing-time attribute
+// is the sender's claim and proves nothing.
+func (v *Verifier) checkDates(r *SignerResult, cert *x509.Certificate) bool {
+	now := v.now()
+	switch {
+	case now.After(cert.NotAfter):
+		*r = r.with(SigFail, ReasonExpired, "certificate expired "+day(cert.NotAfter), nil)
+	case now.Before(cert.NotBefore):
+		*r = r.with(SigFail, ReasonNotYetValid, "certificate not yet valid", nil)
+	default:
+		return false
+	}
+	return true
+}
+
+// checkDigest applies the algorithm policy: SHA-1 and MD5 digests make
+// "policy" unless allowed. It comes before the chain so that the reader
+// learns the one thing the sender can fix.
+func (v *Verifier) checkDigest(r *SignerResult) bool {
+	if r.DigestAlgorithm == "sha1" && !v.Policy.AllowSHA1 ||
+		r.DigestAlgorithm == "md5" && !v.Policy.AllowMD5 {
+		*r = r.with(SigPolicy, ReasonWeakAlgorithm, "weak digest "+r.DigestAlgorithm, nil)
+		return true
+	}
+	return false
+}
+
+// checkUsage applies RFC 8550 section 4.4: a certificate that lists
+// extended key usages must allow e-mail protection, and one with a key
+// usage extension must allow signing. The chain check would reject the
+// first as untrusted; saying why is more useful.
+func checkUsage(r *SignerResult, cert *x509.Certificate) bool {
+	if !canSign(cert) {
+		*r = r.with(SigPolicy, ReasonNotForSigning, "certificate not for signing", nil)
+		return true
+	}
+	if len(cert.ExtKeyUsage) == 0 && len(cert.UnknownExtKeyUsage) == 0 {
+		return false
+	}
+	for _, u := range cert.ExtKeyUsage {
+		if u == x509.ExtKeyUsageEmailProtection || u == x509.ExtKeyUsageAny {
+			return false
+		}
+	}
+	*r = r.with(SigPolicy, ReasonNotForSigning, "certificate not for e-mail", nil)
+	return true
+}
+
+// checkChain checks the chain to a trusted root. It returns the chain, or
+// done when r holds the final result.
 func (v *Verifier) checkChain(r *SignerResult, cert *x509.Certificate,
 	certs []*x509.Certificate) ([]*x509.Certificate, bool) {
 	now := v.now()
-	// Dates first: an expired certificate is a fact whoever issued it.
-	// RFC 5280 section 6.1.3 checks validity at the current time; the
-	// signing-time attribute is the sender's claim and proves nothing.
-	if now.After(cert.NotAfter) {
-		*r = r.with(SigFail, ReasonExpired, "certificate expired "+day(cert.NotAfter), nil)
-		return nil, true
-	}
-	if now.Before(cert.NotBefore) {
-		*r = r.with(SigFail, ReasonNotYetValid, "certificate not yet valid", nil)
-		return nil, true
-	}
 	if v.Trust == nil {
 		*r = r.with(SigNeutral, ReasonUntrusted, "issuer not trusted",
 			errors.New("smime: no trust store configured"))
@@ -287,11 +353,16 @@ func (v *Verifier) checkChain(r *SignerResult, cert *x509.Certificate,
 			extra = append(extra, c)
 		}
 	}
+	key := chainKey(cert, extra)
+	if chain, ok := v.chains.get(key, now); ok {
+		return chain, false
+	}
 	chains, err := v.Trust.Verify(cert, extra, now)
 	if err != nil || len(chains) == 0 {
 		*r = r.with(SigNeutral, ReasonUntrusted, "issuer not trusted", err)
 		return nil, true
 	}
+	v.chains.put(key, chains[0], now)
 	return chains[0], false
 }
 
@@ -323,17 +394,12 @@ func (v *Verifier) checkRevocation(ctx context.Context, r *SignerResult,
 	return true
 }
 
-// checkPolicy applies the local rules to a signature that holds and
-// chains to a trusted root.
+// checkPolicy applies the last rule to a signature that holds and chains
+// to a trusted, unrevoked root: the signer must be the sender (RFC 8550
+// section 3).
 func (v *Verifier) checkPolicy(r SignerResult, cert *x509.Certificate,
 	senders []string) SignerResult {
-	switch {
-	case r.DigestAlgorithm == "sha1" && !v.Policy.AllowSHA1,
-		r.DigestAlgorithm == "md5" && !v.Policy.AllowMD5:
-		return r.with(SigPolicy, ReasonWeakAlgorithm, "weak digest "+r.DigestAlgorithm, nil)
-	case !canSign(cert):
-		return r.with(SigPolicy, ReasonNotForSigning, "certificate not for signing", nil)
-	case !senderMatches(cert, senders):
+	if !senderMatches(cert, senders) {
 		return r.with(SigPolicy, ReasonSenderMismatch, "signer is not the From address", nil)
 	}
 	return r.with(SigPass, "", "", nil)
@@ -350,10 +416,8 @@ func canSign(cert *x509.Certificate) bool {
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
-// describeCert fills the signer's identity from the certificate.
+// describeCert fills the signer's name and address from the certificate.
 func describeCert(r *SignerResult, cert *x509.Certificate, senders []string) {
-	r.Serial = fmt.Sprintf("%X", cert.SerialNumber)
-	r.Issuer = cert.Issuer.String()
 	r.Name = cert.Subject.CommonName
 	addrs := certAddresses(cert)
 	for _, a := range addrs {

@@ -24,7 +24,7 @@ var ErrMultipart = errors.New("smime: malformed multipart/signed")
 // the CRLF before the next one (RFC 1847 section 2.1, RFC 2046 section
 // 5.1.1). It is canonical already (RFC 8551 section 3.1.1); bare LF line
 // endings, which a message only has after it was stored on a Unix system,
-// are turned back into CRLF.
+// are turned back into CRLF when the bytes as received do not match.
 func (v *Verifier) VerifyMultipartSigned(ctx context.Context, contentType string, body []byte,
 	senders []string) (out SignedEntity) {
 	out = SignedEntity{Kind: KindSigned, Part: "1"}
@@ -39,7 +39,7 @@ func (v *Verifier) VerifyMultipartSigned(ctx context.Context, contentType string
 		out.Signers = []SignerResult{parseFailure(err)}
 		return out
 	}
-	out.Signers = v.checkSigned(ctx, sd, NormalizeCRLF(signed), senders)
+	out.Signers = v.checkSigned(ctx, sd, signed, senders)
 	return out
 }
 
@@ -56,7 +56,7 @@ func (v *Verifier) VerifyOpaque(ctx context.Context, body []byte, cte string,
 		out.Signers = []SignerResult{parseFailure(err)}
 		return out
 	}
-	sd, err := cms.ParseSignedData(der, v.Limits)
+	sd, err := cms.ParseSignedDataFunc(der, v.Limits, v.certs.parse)
 	if err != nil {
 		out.Signers = []SignerResult{parseFailure(err)}
 		return out
@@ -86,9 +86,14 @@ func (v *Verifier) maxInput() int {
 
 // parseFailure classifies a failure to read the signature itself.
 func parseFailure(err error) SignerResult {
-	if errors.Is(err, cms.ErrUnsupported) {
+	switch {
+	case errors.Is(err, cms.ErrUnsupported):
 		return SignerResult{Result: SigNeutral, Reason: ReasonUnsupported,
 			Comment: "unsupported signature format", Err: err}
+	case errors.Is(err, cms.ErrLimit), errors.Is(err, ErrTooLarge):
+		// Not checked is not the same as broken ([smime] max_message_bytes).
+		return SignerResult{Result: SigNeutral, Reason: ReasonTooLarge,
+			Comment: "too large to verify", Err: err}
 	}
 	return permError(err)
 }
@@ -101,7 +106,7 @@ func (v *Verifier) parseSignaturePart(part []byte) (*cms.SignedData, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cms.ParseSignedData(der, v.Limits)
+	return cms.ParseSignedDataFunc(der, v.Limits, v.certs.parse)
 }
 
 // splitSigned returns the first body part (the signed content) and the
@@ -131,21 +136,25 @@ func bodyParts(body []byte, boundary string, n int) ([][]byte, error) {
 	start := -1 // offset of the current part's first byte
 	var parts [][]byte
 	for pos := 0; pos < len(body); {
-		lineEnd := bytes.IndexByte(body[pos:], '\n')
-		next := len(body)
-		if lineEnd >= 0 {
-			next = pos + lineEnd + 1
+		i := bytes.Index(body[pos:], delim)
+		if i < 0 {
+			break
 		}
-		if isDelimiter(body[pos:next], delim) {
+		at := pos + i
+		next := len(body)
+		if j := bytes.IndexByte(body[at:], '\n'); j >= 0 {
+			next = at + j + 1
+		}
+		if (at == 0 || body[at-1] == '\n') && isDelimiter(body[at:next], delim) {
 			if start >= 0 {
-				parts = append(parts, body[start:trimLineBreak(body, start, pos)])
+				parts = append(parts, body[start:trimLineBreak(body, start, at)])
 				if len(parts) == n {
 					return parts, nil
 				}
 			}
 			start = next
 		}
-		pos = next
+		pos = at + len(delim)
 	}
 	return nil, fmt.Errorf("%w: %d of %d body parts found", ErrMultipart, len(parts), n)
 }
@@ -184,9 +193,6 @@ func splitEntity(entity []byte) (hdr, body []byte) {
 			return entity[:i], entity[i+j+1:]
 		}
 		i += j + 1
-	}
-	if bytes.HasPrefix(entity, []byte("\r\n")) || bytes.HasPrefix(entity, []byte("\n")) {
-		return nil, entity[bytes.IndexByte(entity, '\n')+1:]
 	}
 	return entity, nil
 }

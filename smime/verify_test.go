@@ -17,6 +17,13 @@ func fixedRevocation(r Revocation) RevocationChecker {
 	return RevocationFunc(func(context.Context, []*x509.Certificate) Revocation { return r })
 }
 
+// verifierOpts are the Verifier fields a test case sets.
+type verifierOpts struct {
+	Revocation RevocationChecker
+	Policy     VerifyPolicy
+	noTrust    bool
+}
+
 // verifyMessage verifies a whole message the way the pipeline does.
 func verifyMessage(t *testing.T, v *Verifier, msg []byte, from string) SignedEntity {
 	t.Helper()
@@ -52,7 +59,7 @@ func TestVerifyPolicy(t *testing.T) {
 		id      *signerID
 		from    string
 		args    []string
-		verify  Verifier
+		verify  verifierOpts
 		result  SigResult
 		reason  string
 		comment string
@@ -63,30 +70,33 @@ func TestVerifyPolicy(t *testing.T) {
 			result: SigPass},
 		{name: "untrusted issuer", id: stranger, from: "alice@example.org", result: SigNeutral,
 			reason: ReasonUntrusted, comment: "issuer not trusted"},
-		{name: "no trust store", id: alice, from: "alice@example.org", verify: Verifier{},
+		{name: "no trust store", id: alice, from: "alice@example.org",
+			verify: verifierOpts{noTrust: true},
 			result: SigNeutral, reason: ReasonUntrusted},
 		{name: "expired", id: expired, from: "alice@example.org", result: SigFail,
 			reason: ReasonExpired, comment: "certificate expired "},
 		{name: "revoked", id: alice, from: "alice@example.org",
-			verify: Verifier{Revocation: fixedRevocation(Revocation{Status: RevocationRevoked,
+			verify: verifierOpts{Revocation: fixedRevocation(Revocation{Status: RevocationRevoked,
 				RevokedAt: revokedAt, Source: "crl"})},
 			result: SigFail, reason: ReasonRevoked, comment: "certificate revoked 2026-03-01"},
 		{name: "revocation unknown", id: alice, from: "alice@example.org",
-			verify: Verifier{Revocation: fixedRevocation(Revocation{Status: RevocationUnknown,
+			verify: verifierOpts{Revocation: fixedRevocation(Revocation{Status: RevocationUnknown,
 				Source: "crl", Err: errors.New("dial: refused")})},
 			result: SigTempError, reason: ReasonRevocationCheck},
 		{name: "revocation unknown, fail open", id: alice, from: "alice@example.org",
-			verify: Verifier{Revocation: fixedRevocation(Revocation{Status: RevocationUnknown}),
-				Policy: VerifyPolicy{RevocationFailOpen: true}},
+			verify: verifierOpts{
+				Revocation: fixedRevocation(Revocation{Status: RevocationUnknown}),
+				Policy:     VerifyPolicy{RevocationFailOpen: true}},
 			result: SigPass},
 		{name: "revocation good", id: alice, from: "alice@example.org",
-			verify: Verifier{Revocation: good}, result: SigPass},
+			verify: verifierOpts{Revocation: good}, result: SigPass},
 		{name: "sender mismatch", id: alice, from: "bob@example.org", result: SigPolicy,
 			reason: ReasonSenderMismatch, comment: "signer is not the From address"},
 		{name: "sha1", id: alice, from: "alice@example.org", args: []string{"-md", "sha1"},
 			result: SigPolicy, reason: ReasonWeakAlgorithm, comment: "weak digest sha1"},
 		{name: "sha1 allowed", id: alice, from: "alice@example.org",
-			args: []string{"-md", "sha1"}, verify: Verifier{Policy: VerifyPolicy{AllowSHA1: true}},
+			args:   []string{"-md", "sha1"},
+			verify: verifierOpts{Policy: VerifyPolicy{AllowSHA1: true}},
 			result: SigPass},
 		{name: "md5", id: alice, from: "alice@example.org", args: []string{"-md", "md5"},
 			result: SigPolicy, reason: ReasonWeakAlgorithm},
@@ -95,12 +105,12 @@ func TestVerifyPolicy(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := tc.verify
-			if tc.name != "no trust store" {
+			v := &Verifier{Revocation: tc.verify.Revocation, Policy: tc.verify.Policy}
+			if !tc.verify.noTrust {
 				v.Trust = trustOnly(root)
 			}
 			msg := opensslSignMIME(t, tc.id, signedEntity, tc.from, tc.args...)
-			se := verifyMessage(t, &v, msg, tc.from)
+			se := verifyMessage(t, v, msg, tc.from)
 			if len(se.Signers) != 1 {
 				t.Fatalf("%d signers", len(se.Signers))
 			}
@@ -156,9 +166,10 @@ func TestVerifyBroken(t *testing.T) {
 	ctx := context.Background()
 	ct := `multipart/signed; protocol="application/pkcs7-signature"; boundary=b`
 	cases := map[string]string{
-		"no parts":      "nothing\r\n",
-		"one part":      "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n",
-		"bad signature": "--b\r\n\r\nx\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\nMIIB\r\n--b--\r\n",
+		"no parts": "nothing\r\n",
+		"one part": "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n",
+		"bad signature": "--b\r\n\r\nx\r\n--b\r\n" +
+			"Content-Transfer-Encoding: base64\r\n\r\nMIIB\r\n--b--\r\n",
 	}
 	for name, body := range cases {
 		se := v.VerifyMultipartSigned(ctx, ct, []byte(body), nil)
@@ -217,7 +228,8 @@ func TestReportStatus(t *testing.T) {
 		{Report{Decrypt: dec, Signed: []SignedEntity{{Signers: []SignerResult{alice}}}},
 			`decrypted; cipher=aes-256-cbc; key=k1; signed; valid; ` +
 				`signer="Alice Example <alice@example.org>"`},
-		{Report{Decrypt: dec}, "decrypted; cipher=aes-256-cbc; key=k1; unauthenticated-encryption"},
+		{Report{Decrypt: dec},
+			"decrypted; cipher=aes-256-cbc; key=k1; unauthenticated-encryption"},
 		{Report{Decrypt: dec, Signed: []SignedEntity{{Signers: []SignerResult{bad}}}},
 			`decrypted; cipher=aes-256-cbc; key=k1; signed; invalid; reason=content-altered; ` +
 				`signer="<alice@example.org>"; unauthenticated-encryption`},
@@ -233,15 +245,57 @@ func TestReportStatus(t *testing.T) {
 			t.Errorf("%s: %v", st, err)
 		}
 	}
+	valid := []SignedEntity{{Signers: []SignerResult{alice}}}
+	invalid := []SignedEntity{{Signers: []SignerResult{bad}}}
 	tags := map[string]Report{
-		"[signed]":                      {Signed: []SignedEntity{{Signers: []SignerResult{alice}}}},
-		"[signed: INVALID]":             {Signed: []SignedEntity{{Signers: []SignerResult{bad}}}},
+		"[signed]":                      {Signed: valid},
+		"[signed: INVALID]":             {Signed: invalid},
 		"[decrypted]":                   {Decrypt: dec},
-		"[decrypted] [signed: INVALID]": {Decrypt: dec, Signed: []SignedEntity{{Signers: []SignerResult{bad}}}},
+		"[decrypted] [signed: INVALID]": {Decrypt: dec, Signed: invalid},
 	}
 	for want, rep := range tags {
 		if got := rep.SubjectTag(); got != want {
 			t.Errorf("subject tag %q, want %q", got, want)
 		}
+	}
+}
+
+// TestSenderMatch: From or Sender may name the signer (RFC 8550 section
+// 3), in any case.
+func TestSenderMatch(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t, "Test Root")
+	id := ca.issue(t, dir, "alice", certOptions{email: "Alice@Example.org"})
+	cases := []struct {
+		from, sender string
+		want         bool
+	}{
+		{"alice@example.org", "", true},
+		{`"Alice Example" <ALICE@example.org>`, "", true},
+		{"boss@example.org", "alice@example.org", true},
+		{"boss@example.org", "", false},
+		{"boss@example.org, alice@example.org", "", true},
+		{"not an address", "", false},
+	}
+	for _, tc := range cases {
+		got := senderMatches(id.cert, SenderAddresses(tc.from, tc.sender))
+		if got != tc.want {
+			t.Errorf("From %q Sender %q: %t, want %t", tc.from, tc.sender, got, tc.want)
+		}
+	}
+}
+
+// TestVerifyTooLarge: a signature beyond the size limit is not checked,
+// and says so ("neutral", too-large), rather than "corrupt".
+func TestVerifyTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	root := newTestCA(t, "Test Root")
+	alice := root.issue(t, dir, "alice", certOptions{email: "alice@example.org"})
+	msg := opensslSignMIME(t, alice, signedEntity, "alice@example.org", "-nodetach")
+	v := &Verifier{Trust: trustOnly(root)}
+	v.Limits.MaxInputBytes = 200
+	s := verifyMessage(t, v, msg, "alice@example.org").Best()
+	if s.Result != SigNeutral || s.Reason != ReasonTooLarge {
+		t.Errorf("got %s %s (%v)", s.Result, s.Reason, s.Err)
 	}
 }

@@ -57,7 +57,8 @@ func (o *observability) upstreamObserver() func(string, string, time.Duration, e
 
 // startAdmin starts the admin server when [admin] is configured and
 // returns the function that stops it (a no-op when it is off).
-func startAdmin(cfg *config.Config, p *runningProxy, vault keystore.Vault, log hclog.Logger) (func(), error) {
+func startAdmin(cfg *config.Config, p *runningProxy, vault keystore.Vault,
+	log hclog.Logger) (func(), error) {
 	if !cfg.Admin.Enabled() || p.obs.metrics == nil {
 		return func() {}, nil
 	}

@@ -31,7 +31,8 @@ func TestKeysImportSecret(t *testing.T) {
 		{"-user", "alice", "-kind", "pin", "-id", "x"},
 		{"-user", "alice", "-kind", "kek", "-id", "not hex"},
 	} {
-		if code, _, _ := e.run(t, "00\n", append([]string{"import-secret"}, args...)...); code != 2 {
+		code, _, _ := e.run(t, "00\n", append([]string{"import-secret"}, args...)...)
+		if code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
 	}

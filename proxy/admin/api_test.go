@@ -137,7 +137,8 @@ func TestAPICertificatesSources(t *testing.T) {
 	f.vault.err = errBroken
 	var got certificatesView
 	f.getJSON("/api/certificates", &got)
-	if !got.Trust.Configured || len(got.Trust.Anchors) != 1 || got.Trust.Anchors[0].Subject != "CN=Root" {
+	anchors := got.Trust.Anchors
+	if !got.Trust.Configured || len(anchors) != 1 || anchors[0].Subject != "CN=Root" {
 		t.Errorf("trust: %+v", got.Trust)
 	}
 	if !got.Revocation.Configured || got.Revocation.Error != sourceFailed {

@@ -20,6 +20,8 @@ import (
 
 const testToken = "correct-horse-battery-staple"
 
+const day = 24 * time.Hour
+
 type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time          { return c.t }
@@ -42,7 +44,7 @@ func (v *fakeVault) List(context.Context, string) ([]keystore.KeyInfo, error) {
 // fixture is a Server with a settable clock, a vault, a registry with one
 // session and metrics with a few events.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	clock    *clock
 	srv      *Server
 	vault    *fakeVault
@@ -50,13 +52,13 @@ type fixture struct {
 	metrics  *metrics.Metrics
 }
 
-func newFixture(t *testing.T, change func(*Options)) *fixture {
+func newFixture(t testing.TB, change func(*Options)) *fixture {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)}
 	f := &fixture{t: t, clock: c, registry: proxy.NewRegistry()}
 	f.vault = &fakeVault{keys: []keystore.KeyInfo{
-		{User: "alice@example.org", ID: "a-old", Subject: "CN=Alice", NotAfter: c.t.Add(10 * 24 * time.Hour)},
-		{User: "bob@example.org", ID: "b-1", Subject: "CN=Bob", NotAfter: c.t.Add(300 * 24 * time.Hour)},
+		{User: "alice@example.org", ID: "a-old", Subject: "CN=Alice", NotAfter: c.t.Add(10 * day)},
+		{User: "bob@example.org", ID: "b-1", Subject: "CN=Bob", NotAfter: c.t.Add(300 * day)},
 		{User: "carol@example.org", ID: "c-1", Subject: "CN=Carol", NotAfter: c.t.Add(-36 * time.Hour)},
 	}}
 	f.registry.Add(proxy.SessionInfo{ID: "s1", Proto: "imap", Remote: "192.0.2.7:50123",

@@ -2,18 +2,12 @@ package admin
 
 import (
 	"bytes"
-	"embed"
 	"html/template"
-	"mime"
 	"net/http"
 	"net/url"
-	"path"
 	"strconv"
 	"time"
 )
-
-//go:embed assets
-var assets embed.FS
 
 var loginTemplate = template.Must(template.ParseFS(assets, "assets/login.html"))
 
@@ -84,6 +78,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // sameOrigin refuses a login form posted from another site (login CSRF):
 // browsers send Origin on POST; clients that send none are not browsers.
+// Origin "null" (a sandboxed frame, or a page whose referrer policy is
+// no-referrer; ours is same-origin) is refused too.
 func sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -100,26 +96,4 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: s.opts.HTTPS, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
-}
-
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	s.serveFile(w, r, "assets/index.html")
-}
-
-func (s *Server) asset(w http.ResponseWriter, r *http.Request) {
-	s.serveFile(w, r, path.Join("assets", path.Clean("/"+r.URL.Path[len("/assets/"):])))
-}
-
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name string) {
-	data, err := assets.ReadFile(name)
-	if err != nil || path.Base(name) == "login.html" {
-		http.NotFound(w, r)
-		return
-	}
-	ctype := mime.TypeByExtension(path.Ext(name))
-	if ctype == "" {
-		ctype = "application/octet-stream"
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.Write(data)
 }

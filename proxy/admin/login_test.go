@@ -128,12 +128,14 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("login while limited: %s", resp.Status)
 	}
 	// Another address is not affected, nor is a logged-in browser.
-	if resp := f.do(request{path: "/metrics", bearer: testToken, remote: other}); resp.StatusCode != 200 {
+	resp = f.do(request{path: "/metrics", bearer: testToken, remote: other})
+	if resp.StatusCode != 200 {
 		t.Errorf("other address: %s", resp.Status)
 	}
 	// One refill later, one more attempt is allowed.
 	f.clock.advance(10 * time.Second)
-	if resp := f.do(request{path: "/metrics", bearer: testToken, remote: attacker}); resp.StatusCode != 200 {
+	resp = f.do(request{path: "/metrics", bearer: testToken, remote: attacker})
+	if resp.StatusCode != 200 {
 		t.Errorf("after refill: %s", resp.Status)
 	}
 }

@@ -170,13 +170,14 @@ func TestSecurityHeaders(t *testing.T) {
 	f := newFixture(t, nil)
 	resp := f.do(request{path: "/login"})
 	csp := resp.Header.Get("Content-Security-Policy")
-	for _, want := range []string{"default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"} {
+	for _, want := range []string{"default-src 'none'", "script-src 'self'",
+		"frame-ancestors 'none'"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("CSP %q lacks %q", csp, want)
 		}
 	}
 	for k, want := range map[string]string{"X-Content-Type-Options": "nosniff",
-		"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"} {
+		"Cache-Control": "no-store", "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"} {
 		if got := resp.Header.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
@@ -237,7 +238,8 @@ func TestMetricsEndpoint(t *testing.T) {
 			t.Errorf("%s{%s=%q} = %v, want %v", c.name, c.label, c.value, got, c.want)
 		}
 	}
-	if n := fams["smimeproxy_decrypt_duration_seconds"].GetMetric()[0].GetHistogram().GetSampleCount(); n != 3 {
+	hist := fams["smimeproxy_decrypt_duration_seconds"].GetMetric()[0].GetHistogram()
+	if n := hist.GetSampleCount(); n != 3 {
 		t.Errorf("decrypt duration samples %d, want 3", n)
 	}
 }

@@ -12,10 +12,6 @@ import (
 	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
 )
 
-// kindVerify is the audit event kind of a signature verification. Its
-// Outcome is the RFC 7281 result (pass, fail, ...).
-const kindVerify = "verify"
-
 // Options configure Metrics. The zero value works.
 type Options struct {
 	// Version is the program's version, for smimeproxy_build_info.
@@ -190,7 +186,7 @@ func (m *Metrics) ObserveEvent(ev pipeline.Event) {
 		m.decryptDuration.Observe(ev.Duration.Seconds())
 	case pipeline.EventForgedStatus:
 		m.forged.Add(float64(max(ev.Count, 1)))
-	case kindVerify:
+	case pipeline.EventVerify:
 		m.signature[oneOf(ev.Outcome, signatureResults)].Inc()
 	}
 	m.record(ev)
@@ -206,7 +202,7 @@ func (m *Metrics) record(ev pipeline.Event) {
 		m.decryptLat.add(ev.Duration)
 	case pipeline.EventForgedStatus:
 		m.forgedN += uint64(max(ev.Count, 1))
-	case kindVerify:
+	case pipeline.EventVerify:
 		m.rate("signature/"+oneOf(ev.Outcome, signatureResults)).add(ev.Time, 1)
 	}
 	m.recent.push(recentEvent(ev))

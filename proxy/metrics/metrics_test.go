@@ -41,7 +41,8 @@ func feed(m *Metrics) {
 	m.ObserveEvent(pipeline.Event{Kind: pipeline.EventDecrypt, Ref: ref(user, 4),
 		Outcome: "msg-<1234@example.org>"})
 	m.ObserveEvent(pipeline.Event{Kind: "verify", Ref: ref(user, 5), Outcome: "pass"})
-	m.ObserveEvent(pipeline.Event{Kind: "verify", Ref: ref(user, 6), Outcome: "bob@evil"})
+	m.ObserveEvent(pipeline.Event{Kind: pipeline.EventVerify, Ref: ref(user, 6), Outcome: "bob@evil",
+		Reason: "issuer-untrusted"})
 	m.ObserveEvent(pipeline.Event{Kind: pipeline.EventForgedStatus, Ref: ref(user, 7), Count: 2})
 	m.ObserveEvent(pipeline.Event{Kind: "quantum-check", Ref: ref(user, 8), Outcome: "x"})
 }
@@ -70,7 +71,8 @@ func gather(t *testing.T, m *Metrics) (map[string]*dto.MetricFamily, string) {
 
 // value returns the value of the series of family name whose labels
 // include want.
-func value(t *testing.T, families map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+func value(t *testing.T, families map[string]*dto.MetricFamily, name string,
+	want map[string]string) float64 {
 	t.Helper()
 	f, ok := families[name]
 	if !ok {

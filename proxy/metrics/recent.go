@@ -19,6 +19,7 @@ type Event struct {
 	UID         uint32    `json:"uid,omitempty"`
 	UIDL        string    `json:"uidl,omitempty"`
 	Outcome     string    `json:"outcome,omitempty"`
+	Reason      string    `json:"reason,omitempty"` // why a signature did not pass
 	KeyID       string    `json:"key_id,omitempty"`
 	Cipher      string    `json:"cipher,omitempty"`
 	Count       int       `json:"count,omitempty"`
@@ -39,6 +40,7 @@ func recentEvent(ev pipeline.Event) Event {
 		UID:         ev.Ref.UID,
 		UIDL:        clip(ev.Ref.POP3UIDL),
 		Outcome:     clip(ev.Outcome),
+		Reason:      clip(ev.Reason),
 		KeyID:       clip(ev.KeyID),
 		Cipher:      clip(ev.Cipher),
 		Count:       ev.Count,

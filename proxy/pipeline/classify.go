@@ -67,8 +67,9 @@ func isForged(msg []byte, f field, ours string) bool {
 // NeedsTransform tells from a raw header block (at least HeaderFields;
 // the whole header or message will do) whether Transform would change the
 // message: forged status fields, an envelope, or a signature
-// (multipart/signed or signed-data), whose verdict we add. When it returns false the message can be passed through byte
-// for byte without being downloaded whole.
+// (multipart/signed or signed-data), whose verdict we add. When it
+// returns false the message can be passed through byte for byte without
+// being downloaded whole.
 func (p *Pipeline) NeedsTransform(header []byte) (needs bool) {
 	defer func() {
 		if v := recover(); v != nil {

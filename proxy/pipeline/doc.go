@@ -12,7 +12,16 @@
 // NeedsTransform lets a front decide that from a few header fields
 // (HeaderFields) without downloading the body.
 //
+// Signed messages (multipart/signed and signed-data, RFC 8551 section 3.5)
+// are verified too, also inside an envelope and in nested layers; the
+// results go into an Authentication-Results field under our authserv-id
+// (RFC 8601, method "smime" of RFC 7281) and into X-SMIME-Status. Our
+// fields are added outside the signed content, so a multipart/signed
+// message still verifies in the client; an opaque signature's content
+// becomes the message shown.
+//
 // Transformed messages are kept in a byte-bounded in-memory LRU cache,
-// keyed by user and message, and every decryption attempt writes one
-// audit log line (event=decrypt) without content or key material.
+// keyed by user and message, and every decryption attempt and every
+// signer checked writes one audit log line (event=decrypt, event=verify)
+// without content or key material.
 package pipeline

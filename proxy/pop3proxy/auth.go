@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"time"
 
@@ -193,7 +194,11 @@ func (sess *session) saslResponse(challenge, initial string,
 			return nil, false, err
 		}
 		var err error
-		if line, err = readLine(sess.r, maxCommandLine); err != nil {
+		line, err = readLine(sess.r, maxCommandLine)
+		if errors.Is(err, ErrLineTooLong) {
+			return nil, false, sess.reply("-ERR Line too long")
+		}
+		if err != nil {
 			return nil, false, errEndSession
 		}
 	}

@@ -239,7 +239,7 @@ func parseListing(body []byte, field func(*ListEntry, string) error) ([]ListEntr
 		num, rest, _ := strings.Cut(line, " ")
 		n, err := strconv.Atoi(num)
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("%w: listing line %.40q", ErrProtocol, line)
+			return nil, fmt.Errorf("%w: listing line of %d bytes", ErrProtocol, len(line))
 		}
 		e := ListEntry{Num: n}
 		if err := field(&e, strings.TrimSpace(rest)); err != nil {
@@ -254,7 +254,7 @@ func parseSizeField(e *ListEntry, s string) error {
 	size, _, _ := strings.Cut(s, " ")
 	n, err := strconv.ParseInt(size, 10, 64)
 	if err != nil || n < 0 {
-		return fmt.Errorf("%w: message size %.40q", ErrProtocol, s)
+		return fmt.Errorf("%w: bad message size", ErrProtocol)
 	}
 	e.Size = n
 	return nil
@@ -265,7 +265,7 @@ func parseUIDLField(e *ListEntry, s string) error {
 	if s == "" || len(s) > 70 || strings.ContainsFunc(s, func(r rune) bool {
 		return r < 0x21 || r > 0x7e
 	}) {
-		return fmt.Errorf("%w: unique id %.80q", ErrProtocol, s)
+		return fmt.Errorf("%w: bad unique id", ErrProtocol)
 	}
 	e.UIDL = s
 	return nil
@@ -278,12 +278,16 @@ func (c *Client) Retr(num int) ([]byte, error) {
 
 // RetrSized is Retr with the size LIST gave, so that the message is read
 // into a buffer of the right size at once.
-func (c *Client) RetrSized(num int, size int64) (body []byte, err error) {
+func (c *Client) RetrSized(num int, size int64) ([]byte, error) {
+	return c.RetrInto(num, make([]byte, 0, min(size, c.opts.MaxMessageBytes)))
+}
+
+// RetrInto is Retr appending to buf, for a caller that reuses buffers.
+func (c *Client) RetrInto(num int, buf []byte) (body []byte, err error) {
 	defer c.observe("RETR", time.Now(), &err)
 	if err := c.send("RETR %d", num); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 0, min(size, c.opts.MaxMessageBytes))
 	_, body, err = c.readMulti(buf)
 	return body, err
 }

@@ -89,7 +89,8 @@ func parseStatus(line string) (ok bool, text string, err error) {
 	case line == "-ERR" || strings.HasPrefix(line, "-ERR "):
 		return false, strings.TrimPrefix(strings.TrimPrefix(line, "-ERR"), " "), nil
 	}
-	return false, "", fmt.Errorf("%w: status line %.40q", ErrProtocol, line)
+	// The line is not quoted: out of step, it could be message content.
+	return false, "", fmt.Errorf("%w: status line of %d bytes", ErrProtocol, len(line))
 }
 
 // readMultiline reads the body of a multi-line response up to its

@@ -18,10 +18,16 @@
 // envelopes decrypted with the user's keys and annotated, everything
 // else byte for byte. STAT and LIST report the sizes of those messages,
 // so that clients that check sizes agree with RETR. Learning them costs
-// the first session of a maildrop a TOP n 0 per message and a RETR and
-// decryption per message that changes; the sizes are then kept per user
-// and UIDL (without content) so later sessions fetch nothing for them.
-// UIDL values are the server's, unchanged.
+// the first session of a maildrop a TOP n 0 per message (pipelined) and a
+// RETR and decryption per message that changes (decryptions run one per
+// CPU); the sizes are then kept per user and UIDL, without content, so
+// later sessions fetch nothing for them. A size learnt from a decryption
+// attempt expires when the user's set of keys changes. UIDL values are
+// the server's, unchanged.
+//
+// RETR reads the whole message from the server before answering, so that
+// a server that fails mid-message yields -ERR and the end of the session,
+// never a short message that looks complete.
 //
 // Deletions follow RFC 1939 section 6: DELE and RSET are relayed, and the
 // upstream QUIT that deletes is sent only for the client's own QUIT. A

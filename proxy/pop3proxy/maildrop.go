@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
 )
@@ -236,14 +237,20 @@ type result struct {
 	size    int64
 	changed bool
 	// keyed: the result depends on the user's keys (an envelope);
-	// temporary: it may differ next time (the vault failed).
-	keyed, temporary bool
+	// signed: on the signer's certificate status, which changes with
+	// time; temporary: it may differ next time (the vault failed).
+	keyed, signed, temporary bool
 }
 
 func resultOf(out *pipeline.Output, size int64) result {
 	return result{size: size, changed: out.Changed, keyed: out.Decrypt != nil,
-		temporary: pipelineTemporary(out)}
+		signed: len(out.Signed) > 0, temporary: pipelineTemporary(out)}
 }
+
+// signedTTL bounds how long the size of a message with a signature
+// verdict is trusted: the verdict, and with it the status header, can
+// change when a certificate expires or is revoked.
+const signedTTL = time.Hour
 
 // learn records the client-visible size of m, for this session and, when
 // the result is a fact about the message, for later ones.
@@ -257,6 +264,9 @@ func (sess *session) learn(m *message, r result) {
 		return
 	}
 	entry := sizeEntry{rawSize: m.rawSize, size: r.size, changed: r.changed}
+	if r.signed {
+		entry.expires = time.Now().Add(signedTTL)
+	}
 	if r.keyed {
 		keyset, err := sess.keyset()
 		if err != nil {
@@ -275,6 +285,9 @@ func (sess *session) cachedSize(m *message) bool {
 	}
 	e, ok := sess.srv.sizes.get(sizeKey{user: sess.user, uidl: m.uidl})
 	if !ok || e.rawSize != m.rawSize {
+		return false
+	}
+	if !e.expires.IsZero() && time.Now().After(e.expires) {
 		return false
 	}
 	if e.keyset != "" {

@@ -492,3 +492,34 @@ func TestObserveUpstream(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainUpstream: a server with no CAPA, or with neither TOP nor SASL,
+// still gets consistent sizes, TOP and AUTH PLAIN (as USER/PASS).
+func TestPlainUpstream(t *testing.T) {
+	for name, caps := range map[string][]string{"no CAPA": nil, "USER only": {"USER"}} {
+		t.Run(name, func(t *testing.T) {
+			setCaps := func(s *fakeServer) { s.caps = caps }
+			f := newFixture(t, fixtureOptions{insecureAuth: true, setup: setCaps})
+			c := f.dial(f.addr, false)
+			plain := base64.StdEncoding.EncodeToString(
+				[]byte("\x00" + testUser + "\x00" + testPassword))
+			if _, err := c.Cmd("AUTH PLAIN %s", plain); err != nil {
+				t.Fatalf("AUTH PLAIN: %v", err)
+			}
+			list, err := c.List()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range list {
+				msg := retr(t, c, e.Num)
+				if int64(len(msg)) != e.Size {
+					t.Errorf("message %d: LIST %d, RETR %d", e.Num, e.Size, len(msg))
+				}
+				head, err := c.Top(e.Num, 1)
+				if err != nil || string(head) != string(top([]byte(msg), 1)) {
+					t.Errorf("message %d: TOP = %q, %v", e.Num, head, err)
+				}
+			}
+		})
+	}
+}

@@ -67,11 +67,27 @@ func (sess *session) fetch(m *message) ([]byte, error) {
 			return sess.deliver(m, out), nil
 		}
 	}
-	raw, err := sess.up.RetrSized(m.num, m.rawSize)
+	raw, err := sess.up.RetrInto(m.num, sess.buffer(m.rawSize))
 	if err != nil {
 		return nil, err
 	}
+	if cap(raw) <= maxKeptBuffer {
+		sess.retrBuf = raw[:0] // the pipeline keeps no reference to raw
+	}
 	return sess.deliver(m, sess.transform(m, raw)), nil
+}
+
+// maxKeptBuffer bounds the buffer a session keeps between RETRs, so that
+// one big message does not pin its memory for the rest of the session.
+const maxKeptBuffer = 1 << 20
+
+// buffer returns the session's empty RETR buffer, grown to size. What a
+// command reads into it is dead once the command is answered.
+func (sess *session) buffer(size int64) []byte {
+	if int64(cap(sess.retrBuf)) < size && size <= maxKeptBuffer {
+		sess.retrBuf = make([]byte, 0, size)
+	}
+	return sess.retrBuf[:0]
 }
 
 func (sess *session) deliver(m *message, out *pipeline.Output) []byte {
@@ -121,6 +137,18 @@ func headerEnd(msg []byte) int {
 	return len(msg)
 }
 
+// pipelineTemporary reports an output that may differ next time: the
+// vault or a revocation check could not be consulted.
 func pipelineTemporary(out *pipeline.Output) bool {
-	return out.Decrypt != nil && out.Decrypt.Outcome == smime.OutcomeTemporaryError
+	if out.Decrypt != nil && out.Decrypt.Outcome == smime.OutcomeTemporaryError {
+		return true
+	}
+	for _, layer := range out.Signed {
+		for _, s := range layer.Signers {
+			if s.Result == smime.SigTempError {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -50,7 +50,7 @@ type Options struct {
 	MaxMessageBytes int64
 	// SizeCacheEntries bounds the cache of per-message sizes that makes
 	// STAT and LIST fast after the first session; zero means 200,000
-	// entries (about 40 MB at most).
+	// entries (about 50 MB at most).
 	SizeCacheEntries int
 }
 

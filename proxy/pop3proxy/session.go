@@ -51,6 +51,7 @@ type session struct {
 	keys        *proxy.UserKeys
 	drop        *maildrop
 	keysetID    string
+	retrBuf     []byte // reused by RETR; see buffer
 
 	mu       sync.Mutex
 	busy     bool

@@ -3,6 +3,7 @@ package pop3proxy
 import (
 	"container/list"
 	"sync"
+	"time"
 )
 
 // sizeCache remembers, per user and UIDL, what a message looks like to
@@ -35,6 +36,8 @@ type sizeEntry struct {
 	// (an S/MIME envelope): a key import makes the entry stale. Empty
 	// for entries no key affects.
 	keyset string
+	// expires, when set, is when the entry stops being trusted.
+	expires time.Time
 }
 
 type sizeItem struct {

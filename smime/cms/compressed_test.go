@@ -12,7 +12,8 @@ func TestDecompress(t *testing.T) {
 	if err != nil || !bytes.Equal(got, content) {
 		t.Fatalf("Decompress: %v", err)
 	}
-	if _, err := Decompress(Compress(content), Limits{MaxDecompressedBytes: 49_999}); !errors.Is(err, ErrLimit) {
+	_, err = Decompress(Compress(content), Limits{MaxDecompressedBytes: 49_999})
+	if !errors.Is(err, ErrLimit) {
 		t.Fatalf("limit: %v", err)
 	}
 	// A bomb: 64 MiB of zeros, a few KB compressed, under a 1 MiB limit.
@@ -20,7 +21,8 @@ func TestDecompress(t *testing.T) {
 	if len(bomb) > 100_000 {
 		t.Fatalf("bomb is %d bytes", len(bomb))
 	}
-	if _, err := Decompress(bomb, Limits{MaxDecompressedBytes: 1 << 20}); !errors.Is(err, ErrLimit) {
+	_, err = Decompress(bomb, Limits{MaxDecompressedBytes: 1 << 20})
+	if !errors.Is(err, ErrLimit) {
 		t.Fatalf("bomb: %v", err)
 	}
 	corrupt := Compress(content)
@@ -34,7 +36,8 @@ func TestDecompress(t *testing.T) {
 	if _, err := Decompress(other, Limits{}); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("other algorithm: %v", err)
 	}
-	if _, err := Decompress(newFixture(t).encrypt(t, content, EncryptOptions{}), Limits{}); !errors.Is(err, ErrUnsupported) {
+	enveloped := newFixture(t).encrypt(t, content, EncryptOptions{})
+	if _, err := Decompress(enveloped, Limits{}); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("enveloped: %v", err)
 	}
 }

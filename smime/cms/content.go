@@ -212,25 +212,26 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// decrypt decrypts buf in place with key and returns the plaintext, a
-// prefix of buf. For AEAD modes buf ends with the tag and aad is the
-// additional data. Every failure is ErrDecrypt, and buf is wiped then.
-func (c *contentCipher) decrypt(key, buf, aad []byte) ([]byte, error) {
-	out, ok := c.open(key, buf, aad)
+// decrypt decrypts src into dst (len(src) bytes; dst may be src) with
+// key and returns the plaintext, a prefix of dst. For AEAD modes src ends
+// with the tag and aad is the additional data. Every failure is
+// ErrDecrypt, and dst is wiped then.
+func (c *contentCipher) decrypt(key, dst, src, aad []byte) ([]byte, error) {
+	out, ok := c.open(key, dst, src, aad)
 	if !ok {
-		clear(buf)
+		clear(dst)
 		return nil, ErrDecrypt
 	}
 	return out, nil
 }
 
-func (c *contentCipher) open(key, buf, aad []byte) ([]byte, bool) {
-	if len(key) != c.keyLen {
+func (c *contentCipher) open(key, dst, src, aad []byte) ([]byte, bool) {
+	if len(key) != c.keyLen || len(dst) < len(src) {
 		return nil, false
 	}
 	if c.spec.mode == modeAEAD {
 		aead, err := chacha20poly1305.New(key)
-		return openAEAD(aead, err, c.iv, buf, aad)
+		return openAEAD(aead, err, c.iv, dst, src, aad)
 	}
 	block, err := c.spec.newBlock(key, c.rc2Bits)
 	if err != nil {
@@ -238,9 +239,9 @@ func (c *contentCipher) open(key, buf, aad []byte) ([]byte, bool) {
 	}
 	if c.spec.mode == modeGCM {
 		aead, err := newGCM(block, len(c.iv), c.tagLen)
-		return openAEAD(aead, err, c.iv, buf, aad)
+		return openAEAD(aead, err, c.iv, dst, src, aad)
 	}
-	return openCBC(block, c.iv, buf)
+	return openCBC(block, c.iv, dst[:len(src)], src)
 }
 
 // newGCM builds AES-GCM with the nonce and tag sizes of the message; Go
@@ -255,22 +256,23 @@ func newGCM(block cipher.Block, nonceLen, tagLen int) (cipher.AEAD, error) {
 	return cipher.NewGCMWithNonceSize(block, nonceLen)
 }
 
-func openAEAD(aead cipher.AEAD, err error, nonce, buf, aad []byte) ([]byte, bool) {
-	if err != nil || len(nonce) != aead.NonceSize() || len(buf) < aead.Overhead() {
+func openAEAD(aead cipher.AEAD, err error, nonce, dst, src, aad []byte) ([]byte, bool) {
+	if err != nil || len(nonce) != aead.NonceSize() || len(src) < aead.Overhead() {
 		return nil, false
 	}
-	out, err := aead.Open(buf[:0], nonce, buf, aad)
+	out, err := aead.Open(dst[:0], nonce, src, aad)
 	return out, err == nil
 }
 
-// openCBC decrypts CBC in place and removes the padding of RFC 5652
-// section 6.3 without branching on the padding bytes.
-func openCBC(block cipher.Block, iv, buf []byte) ([]byte, bool) {
+// openCBC decrypts CBC from src into buf (which may be src) and removes
+// the padding of RFC 5652 section 6.3 without branching on the padding
+// bytes.
+func openCBC(block cipher.Block, iv, buf, src []byte) ([]byte, bool) {
 	bs := block.BlockSize()
 	if len(iv) != bs || len(buf) == 0 || len(buf)%bs != 0 {
 		return nil, false
 	}
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(buf, buf)
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(buf, src)
 	n, ok := paddingLen(buf[len(buf)-bs:])
 	return buf[:len(buf)-n], ok
 }

@@ -205,9 +205,8 @@ func kariInfo(cek []byte, cert *x509.Certificate, pub *ecdh.PublicKey,
 			b.AddASN1Int64(3)
 			addOriginatorKey(b, eph.PublicKey())
 			if opts.UKM != nil {
-				b.AddASN1(cbasn1.Tag(1).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-					b.AddASN1OctetString(opts.UKM)
-				})
+				ukm := cbasn1.Tag(1).ContextSpecific().Constructed()
+				b.AddASN1(ukm, func(b *cryptobyte.Builder) { b.AddASN1OctetString(opts.UKM) })
 			}
 			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 				b.AddASN1ObjectIdentifier(oid)

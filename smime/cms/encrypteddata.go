@@ -49,5 +49,5 @@ func decryptEncryptedData(ber, key []byte, limits Limits) ([]byte, error) {
 	case e.detached:
 		return nil, unsupported("content", "detached encrypted content")
 	}
-	return e.cipher.decrypt(key, e.sealed(), nil)
+	return e.decryptContent(key)
 }

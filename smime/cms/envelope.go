@@ -1,6 +1,7 @@
 package cms
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
@@ -252,7 +253,7 @@ func (e *Envelope) decryptFor(r *Recipient, key crypto.PrivateKey) ([]byte, erro
 	if e.Kind == KindAuthEnveloped && len(e.mac) != e.cipher.tagLen {
 		return nil, ErrDecrypt
 	}
-	content, err := e.cipher.decrypt(cek, e.sealed(), e.aad)
+	content, err := e.decryptContent(cek)
 	if err != nil || !e.compressed() {
 		return content, err
 	}
@@ -268,17 +269,26 @@ func (e *Envelope) decryptFor(r *Recipient, key crypto.PrivateKey) ([]byte, erro
 
 func (e *Envelope) compressed() bool { return e.ContentType == "compressed-data" }
 
+// decryptContent decrypts the content with the content key. DER input
+// with CBC is decrypted straight from the message into the one buffer the
+// size of the content; otherwise the ciphertext (and tag) is gathered
+// first, as an AEAD needs it in one piece.
+func (e *Envelope) decryptContent(cek []byte) ([]byte, error) {
+	if e.cipher.spec.mode == modeCBC && len(e.chunks) == 1 {
+		src := e.chunks[0]
+		return e.cipher.decrypt(cek, make([]byte, len(src)), src, nil)
+	}
+	buf := e.sealed()
+	return e.cipher.decrypt(cek, buf, buf, e.aad)
+}
+
 // sealed returns a fresh buffer with the ciphertext and, for
 // AuthEnvelopedData, the mac after it, ready to be decrypted in place:
 // this one buffer is the only allocation the size of the content.
 func (e *Envelope) sealed() []byte {
-	n := len(e.mac)
-	for _, c := range e.chunks {
-		n += len(c)
-	}
-	buf := make([]byte, 0, n)
-	for _, c := range e.chunks {
-		buf = append(buf, c...)
-	}
-	return append(buf, e.mac...)
+	// bytes.Join allocates without zeroing what it is about to overwrite,
+	// which matters at 20 MB.
+	parts := make([][]byte, 0, len(e.chunks)+1)
+	parts = append(append(parts, e.chunks...), e.mac)
+	return bytes.Join(parts, nil)
 }

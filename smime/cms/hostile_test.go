@@ -236,7 +236,8 @@ func TestWrongKeySize(t *testing.T) {
 	})
 	t.Run("content layer", func(t *testing.T) {
 		env := parse(t, f.encrypt(t, []byte("x"), EncryptOptions{Cipher: "aes-256-cbc"}))
-		_, err := env.cipher.decrypt(short, env.sealed(), nil)
+		buf := env.sealed()
+		_, err := env.cipher.decrypt(short, buf, buf, nil)
 		wantDecryptErr(t, err)
 	})
 	t.Run("garbage encrypted key", func(t *testing.T) {

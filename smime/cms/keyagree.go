@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ecdh"
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hkdf"
 	"crypto/x509"
 	"encoding/asn1"
@@ -179,11 +180,41 @@ func originatorKey(orig []byte, curve ecdh.Curve) (*ecdh.PublicKey, error) {
 	if want != nil && want != curve {
 		return nil, ErrDecrypt
 	}
-	pub, err := curve.NewPublicKey(bits.Bytes)
+	pub, err := curve.NewPublicKey(uncompressed(curve, bits.Bytes))
 	if err != nil {
 		return nil, ErrDecrypt
 	}
 	return pub, nil
+}
+
+// uncompressed turns a compressed NIST curve point (SEC 1 section 2.3.3),
+// which RFC 5753 section 7.1.2 permits and crypto/ecdh does not read,
+// into the uncompressed form. Anything else is returned as it is.
+func uncompressed(curve ecdh.Curve, point []byte) []byte {
+	var c elliptic.Curve
+	switch curve {
+	case ecdh.P256():
+		c = elliptic.P256()
+	case ecdh.P384():
+		c = elliptic.P384()
+	case ecdh.P521():
+		c = elliptic.P521()
+	default:
+		return point
+	}
+	if len(point) == 0 || (point[0] != 2 && point[0] != 3) {
+		return point
+	}
+	x, y := elliptic.UnmarshalCompressed(c, point)
+	if x == nil {
+		return point
+	}
+	n := (c.Params().BitSize + 7) / 8
+	out := make([]byte, 1+2*n)
+	out[0] = 4
+	x.FillBytes(out[1 : 1+n])
+	y.FillBytes(out[1+n:])
+	return out
 }
 
 // curveFor maps the originator key algorithm to a curve. RFC 5753

@@ -8,8 +8,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // TestAESKeyWrap checks RFC 3394 section 4.1 and 4.6.
@@ -97,11 +101,13 @@ func TestX25519RFC9216(t *testing.T) {
 	}
 	var people []person
 	for _, name := range []string{"carlos", "dana"} {
-		cert, err := x509.ParseCertificate(pemBlock(t, readShared(t, "rfc9216", name+".encrypt.crt")))
+		certPEM := readShared(t, "rfc9216", name+".encrypt.crt")
+		cert, err := x509.ParseCertificate(pemBlock(t, certPEM))
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, err := x509.ParsePKCS8PrivateKey(pemBlock(t, readShared(t, "rfc9216", name+".decrypt.key")))
+		keyPEM := readShared(t, "rfc9216", name+".decrypt.key")
+		key, err := x509.ParsePKCS8PrivateKey(pemBlock(t, keyPEM))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,5 +230,50 @@ func TestKeyAgreeManyKeys(t *testing.T) {
 	got, err := env.Decrypt(id.cert, id.key)
 	if err != nil || string(got) != "x" {
 		t.Fatalf("Decrypt: %v", err)
+	}
+}
+
+// TestCompressedOriginatorKey: RFC 5753 allows the ephemeral key as a
+// compressed point; it opens like the uncompressed one.
+func TestCompressedOriginatorKey(t *testing.T) {
+	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384(), elliptic.P521()} {
+		id := ecIdentity(t, curve)
+		der, err := Encrypt([]byte("x"), []*x509.Certificate{id.cert}, EncryptOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := parse(t, der)
+		d := *env.Recipients[0].detail.(*keyAgreeDetail)
+		s := cryptobyte.String(d.originator)
+		var opk cryptobyte.String
+		var bits asn1.BitString
+		s.ReadASN1(&opk, cbasn1.Tag(1).ContextSpecific().Constructed())
+		alg, _ := readAlgorithm(&opk)
+		opk.ReadASN1BitString(&bits)
+		x, y := elliptic.Unmarshal(curve, bits.Bytes) //lint:ignore SA1019 test input
+		point := elliptic.MarshalCompressed(curve, x, y)
+		open := func() ([]byte, error) {
+			var b cryptobyte.Builder
+			tag := cbasn1.Tag(1).ContextSpecific().Constructed()
+			b.AddASN1(tag, func(b *cryptobyte.Builder) {
+				addAlgorithm(b, alg)
+				b.AddASN1BitString(point)
+			})
+			d.originator = b.BytesOrPanic()
+			env.Recipients[0].detail = &d
+			return env.Decrypt(id.cert, id.key)
+		}
+		if got, err := open(); err != nil || string(got) != "x" {
+			t.Fatalf("%s: %v", curve.Params().Name, err)
+		}
+		// The other y gives -P, whose product has the same x: ECDH
+		// output is the x coordinate, so it opens too.
+		point[0] ^= 1
+		if _, err := open(); err != nil {
+			t.Fatalf("%s: other y: %v", curve.Params().Name, err)
+		}
+		point[len(point)-1] ^= 1 // another x: not on the curve, or a wrong key
+		_, err = open()
+		wantDecryptErr(t, err)
 	}
 }

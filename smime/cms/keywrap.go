@@ -1,6 +1,7 @@
 package cms
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/subtle"
@@ -24,11 +25,14 @@ var wrapAlgorithms = []struct {
 
 // wrapKeyLen returns the KEK length of an AES key wrap algorithm. Its
 // parameters must be absent (RFC 3565 section 2.3.2).
+//
+// NULL parameters are accepted too: writers that put NULL after every
+// algorithm OID exist for other algorithms, and refusing costs mail.
 func wrapKeyLen(alg algorithm) (int, error) {
 	name := oidName(alg.oid)
 	for _, w := range wrapAlgorithms {
 		if w.name == name {
-			if alg.params != nil {
+			if alg.params != nil && !bytes.Equal(alg.params, []byte{0x05, 0x00}) {
 				return 0, malformed(name + " parameters")
 			}
 			return w.keyLen, nil

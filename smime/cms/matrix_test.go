@@ -130,12 +130,15 @@ func opensslCells(m *matrixIDs) []matrixCell {
 					openssl: []string{"-aes128", "-recip", m.ids[curve].certPath,
 						"-keyopt", "ecdh_kdf_md:" + h, "-keyopt", "ecdh_cofactor_mode:" + cof},
 					who: curve, name: func(env *Envelope) string {
-						return strings.ToUpper(curve[:1]) + "-" + curve[1:] + " " + firstKeyAlg(env)
+						label := strings.ToUpper(curve[:1]) + "-" + curve[1:]
+						return label + " " + firstKeyAlg(env)
 					}})
 			}
 		}
 	}
-	for _, c := range []struct{ cipher, who string }{{"-aes256", "rsa"}, {"-aes-256-gcm", "p384"}} {
+	for _, c := range []struct{ cipher, who string }{
+		{"-aes256", "rsa"}, {"-aes-256-gcm", "p384"},
+	} {
 		add(matrixCell{family: "recipient identifier", option: "-keyid " + c.who,
 			openssl: []string{c.cipher, "-keyid", "-recip", m.ids[c.who].certPath},
 			who:     c.who, name: firstForm})
@@ -148,7 +151,8 @@ func opensslCells(m *matrixIDs) []matrixCell {
 		who:     "p256", name: firstForm})
 	for _, n := range []int{16, 24, 32} {
 		key := matrixKEK[:2*n]
-		add(matrixCell{family: "symmetric recipient", option: fmt.Sprintf("-secretkey (%d bytes)", n),
+		add(matrixCell{family: "symmetric recipient",
+			option:  fmt.Sprintf("-secretkey (%d bytes)", n),
 			openssl: []string{"-aes256", "-secretkey", key, "-secretkeyid", matrixKEKID},
 			open: func(env *Envelope) ([]byte, error) {
 				return env.DecryptWithSecret(unhexString(matrixKEKID), unhexString(key))
@@ -197,7 +201,8 @@ func ownCells(m *matrixIDs) []matrixCell {
 	}
 	rsaID := m.ids["rsa"]
 	cells = append(cells, matrixCell{family: "content cipher", option: "chacha20-poly1305",
-		own:  ownEncrypt(EncryptRecipient{Certificate: rsaID.cert}, EncryptOptions{Cipher: "chacha20-poly1305"}),
+		own: ownEncrypt(EncryptRecipient{Certificate: rsaID.cert},
+			EncryptOptions{Cipher: "chacha20-poly1305"}),
 		who:  "rsa",
 		name: cipherName})
 	cells = append(cells, matrixCell{family: "content", option: "compressed-data in envelope",
@@ -208,7 +213,7 @@ func ownCells(m *matrixIDs) []matrixCell {
 	for _, curve := range []string{"p256", "p384", "p521"} {
 		id := m.ids[curve]
 		cells = append(cells, matrixCell{family: "key agreement",
-			option: curve + " (own encoder, opened by OpenSSL)", opensslOpens: true,
+			option: curve + " by SKI, X9.63 SHA-384; OpenSSL decrypts it", opensslOpens: true,
 			own: ownEncrypt(EncryptRecipient{Certificate: id.cert},
 				EncryptOptions{Cipher: "aes-192-cbc", KDFHash: crypto.SHA384, UseSKI: true}),
 			who:  curve,
@@ -236,6 +241,7 @@ func TestInteropMatrix(t *testing.T) {
 	legacy := opensslHasLegacy()
 	content := sampleContent(4000)
 	var rows []string
+	skipped := 0
 	cells := append(opensslCells(m), ownCells(m)...)
 	for _, c := range cells {
 		source := "own encoder"
@@ -244,12 +250,18 @@ func TestInteropMatrix(t *testing.T) {
 		}
 		t.Run(c.family+"/"+c.option, func(t *testing.T) {
 			if c.legacy && !legacy {
+				skipped++
 				t.Skip("openssl legacy provider not available")
 			}
 			name, how := runCell(t, m, c, content)
 			rows = append(rows, fmt.Sprintf("| %s | %s | `%s` | %s |",
 				c.family, c.option+" ("+source+")", name, how))
 		})
+	}
+	if skipped > 0 {
+		// A partial table says nothing about the README's.
+		t.Logf("%d cells skipped; README table not checked", skipped)
+		return
 	}
 	checkReadme(t, matrixTable(rows))
 }

@@ -24,6 +24,7 @@ import (
 func TestPublishedSamples(t *testing.T) {
 	keys := sampleKeys(t)
 	bobTB := "This is a test message from Alice to Bob."
+	signedInside := "Content-Type: application/pkcs7-mime"
 	cases := []struct {
 		glob string
 		n    int    // envelopes expected in each file
@@ -34,8 +35,8 @@ func TestPublishedSamples(t *testing.T) {
 		{"rfc4134/5.3.eml", 1, "This is some sample content."},
 		{"thunderbird/alice.env.eml", 1, bobTB},
 		{"thunderbird/alice.dsig.SHA*.multipart.env.eml", 1, bobTB},
-		{"thunderbird/alice.sig.SHA*.opaque.env.eml", 1, "Content-Type: application/pkcs7-mime"},
-		{"thunderbird/alice.html.sig.SHA*.opaque.env.eml", 1, "Content-Type: application/pkcs7-mime"},
+		{"thunderbird/alice.sig.SHA*.opaque.env.eml", 1, signedInside},
+		{"thunderbird/alice.html.sig.SHA*.opaque.env.eml", 1, signedInside},
 		{"thunderbird/alice.env.sig.SHA*.opaque.eml", 1, bobTB},
 		{"thunderbird/alice.env.sig.SHA*.opaque.dave.sig.SHA*.opaque.eml", 1, bobTB},
 		{"thunderbird/alice.env.dsig.SHA*.multipart.eml", 1, bobTB},
@@ -108,7 +109,8 @@ func sampleKeys(t *testing.T) []sampleKey {
 		t.Fatal(err)
 	}
 	keys = append(keys, sampleKey{bob, bobKey})
-	ca, err := x509.ParseCertificate(pemBlock(t, readShared(t, "pyca", "x509-custom-ca", "rsa_ca.pem")))
+	caPEM := readShared(t, "pyca", "x509-custom-ca", "rsa_ca.pem")
+	ca, err := x509.ParseCertificate(pemBlock(t, caPEM))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +195,8 @@ func entityEnvelopes(t *testing.T, h textproto.MIMEHeader, body []byte, depth in
 		return findEnvelopes(t, body, depth+1)
 	case strings.HasSuffix(mt, "pkcs7-mime"):
 		if strings.EqualFold(h.Get("Content-Transfer-Encoding"), "base64") {
-			body, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(body)), ""))
+			text := strings.Join(strings.Fields(string(body)), "")
+			body, err = base64.StdEncoding.DecodeString(text)
 			if err != nil {
 				t.Fatal(err)
 			}

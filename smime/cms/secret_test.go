@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -51,8 +52,8 @@ func TestSecretsDoNotPrint(t *testing.T) {
 	r := EncryptRecipient{KEKID: []byte{1}, KEK: []byte("topsecret")}
 	for _, s := range []string{fmt.Sprint(k), fmt.Sprintf("%#v %x %s", k, k, k),
 		fmt.Sprintf("%v %#v %x %s", p, p, p, p), fmt.Sprintf("%v %#v %+v", r, r, r)} {
-		if bytes.Contains([]byte(s), []byte("topsecret")) || bytes.Contains([]byte(s), []byte("hunter2")) ||
-			bytes.Contains([]byte(s), []byte("746f70")) || bytes.Contains([]byte(s), []byte("68756e")) {
+		if strings.Contains(s, "topsecret") || strings.Contains(s, "hunter2") ||
+			strings.Contains(s, "746f70") || strings.Contains(s, "68756e") {
 			t.Fatalf("secret printed: %s", s)
 		}
 	}

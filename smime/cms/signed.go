@@ -41,6 +41,7 @@ type SignedData struct {
 	UnparsedSigners int
 
 	contentType asn1.ObjectIdentifier
+	parseCert   CertificateParser
 }
 
 // SignerID says which certificate made a signature: the same
@@ -85,28 +86,76 @@ type Signer struct {
 // into OCTET STRINGs of any size is joined. Unknown algorithms are not an
 // error here: the Signer names them and Verify reports ErrUnsupported.
 func ParseSignedData(der []byte, limits Limits) (sd *SignedData, err error) {
+	return ParseSignedDataFunc(der, limits, nil)
+}
+
+// CertificateParser parses one DER certificate; x509.ParseCertificate is
+// one. Callers pass their own to reuse certificates they parsed before.
+type CertificateParser func(der []byte) (*x509.Certificate, error)
+
+// ParseSignedDataFunc is ParseSignedData with the certificates of the
+// message parsed by parse (nil: x509.ParseCertificate). A correspondent's
+// certificate arrives with every message, and parsing it costs about a
+// third of an RSA signature check.
+func ParseSignedDataFunc(der []byte, limits Limits, parse CertificateParser) (
+	sd *SignedData, err error) {
 	defer guard(&err)
-	return parseSignedData(der, limits.withDefaults())
+	if parse == nil {
+		parse = x509.ParseCertificate
+	}
+	return parseSignedData(der, limits.withDefaults(), parse)
 }
 
 // parseSignedData is ParseSignedData without the guard, for fuzzing.
-func parseSignedData(der []byte, limits Limits) (*SignedData, error) {
+//
+// Most signed mail is DER, and the BER walk costs a tenth of a whole
+// verification, so DER is tried first: cryptobyte accepts only definite,
+// minimal lengths and primitive strings. Anything it rejects, or that
+// leaves a signer's attributes or a certificate unread, is normalised from
+// BER and parsed again.
+func parseSignedData(der []byte, limits Limits, parse CertificateParser) (*SignedData, error) {
+	if len(der) > limits.MaxInputBytes {
+		return nil, overLimit("input of %d bytes, limit %d", len(der), limits.MaxInputBytes)
+	}
+	if sd, err := parseSignedContentInfo(der, parse); err == nil && sd.complete() {
+		return sd, nil
+	}
 	in, err := normalize(der, limits)
 	if err != nil {
 		return nil, err
 	}
+	return parseSignedContentInfo(in, parse)
+}
+
+// complete reports whether nothing was skipped that BER normalisation
+// could have made readable.
+func (sd *SignedData) complete() bool {
+	if sd.UnparsedCertificates > 0 || sd.UnparsedSigners > 0 {
+		return false
+	}
+	for _, si := range sd.Signers {
+		if si.attrErr != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// parseSignedContentInfo reads a DER ContentInfo holding SignedData.
+func parseSignedContentInfo(in []byte, parse CertificateParser) (*SignedData, error) {
 	// RFC 5652 section 3: ContentInfo.
 	s := cryptobyte.String(in)
 	var ci, content cryptobyte.String
 	var ctype asn1.ObjectIdentifier
 	if !s.ReadASN1(&ci, cbasn1.SEQUENCE) || !ci.ReadASN1ObjectIdentifier(&ctype) ||
-		!ci.ReadASN1(&content, cbasn1.Tag(0).ContextSpecific().Constructed()) || !ci.Empty() {
+		!ci.ReadASN1(&content, cbasn1.Tag(0).ContextSpecific().Constructed()) || !ci.Empty() ||
+		!s.Empty() {
 		return nil, malformed("content info")
 	}
 	if !ctype.Equal(oidSignedData) {
 		return nil, unsupported("content type", oidName(ctype))
 	}
-	sd := &SignedData{}
+	sd := &SignedData{parseCert: parse}
 	if err := sd.parse(content); err != nil {
 		return nil, err
 	}
@@ -186,7 +235,7 @@ func (sd *SignedData) parseCertificates(body *cryptobyte.String) error {
 			sd.UnparsedCertificates++ // attribute or other certificate choices
 			continue
 		}
-		cert, err := x509.ParseCertificate(el)
+		cert, err := sd.parseCert(el)
 		if err != nil {
 			sd.UnparsedCertificates++
 			continue
@@ -323,7 +372,8 @@ func (si *Signer) parseAttributes(attrs cryptobyte.String) {
 			}
 			haveType = true
 		case oid.Equal(oidAttrMessageDigest):
-			if haveDigest || !single || !value.ReadASN1Bytes(&si.messageDigest, cbasn1.OCTET_STRING) {
+			if haveDigest || !single ||
+				!value.ReadASN1Bytes(&si.messageDigest, cbasn1.OCTET_STRING) {
 				si.attrErr = verifyError("bad message-digest attribute")
 			}
 			haveDigest = true

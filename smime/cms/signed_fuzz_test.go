@@ -1,6 +1,7 @@
 package cms
 
 import (
+	"crypto/x509"
 	"errors"
 	"testing"
 )
@@ -13,7 +14,7 @@ import (
 func FuzzParseSignedData(f *testing.F) {
 	f.Add([]byte{0x30, 0x80, 0x00, 0x00})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sd, err := parseSignedData(data, fuzzLimits.withDefaults())
+		sd, err := parseSignedData(data, fuzzLimits.withDefaults(), x509.ParseCertificate)
 		if err != nil {
 			checkSignedSentinel(t, err)
 			return

@@ -77,9 +77,8 @@ func signTest(t testing.TB, id *testIdentity, content []byte, o testSignOptions)
 				b.AddASN1Int64(1)
 				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { addAlg(b, digestOID) })
 				addEncap(b, ctype, content, o.detached)
-				b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-					b.AddBytes(id.cert.Raw)
-				})
+				certs := cbasn1.Tag(0).ContextSpecific().Constructed()
+				b.AddASN1(certs, func(b *cryptobyte.Builder) { b.AddBytes(id.cert.Raw) })
 				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
 					addSignerInfo(b, id, o.ski, digestOID, sigOID, attrs, sig)
 				})

@@ -125,7 +125,9 @@ type Recipient struct {
 	// KeyAlgorithm is the stable name of the key transport, agreement or
 	// wrap algorithm: "rsa-pkcs1v15", "rsa-oaep-sha256",
 	// "rsa-oaep-sha256-mgf1-sha1", "ecdh-stddh-sha256kdf-aes128-wrap",
-	// "aes256-wrap", "ml-kem-768", or "oid:..." when unknown.
+	// "ecdh-cofactordh-sha1kdf-aes256-wrap",
+	// "ecdh-stddh-hkdf-sha256-aes256-wrap" (X25519), "aes256-wrap" (KEK),
+	// "pwri-kek" (password), "ml-kem-768", or "oid:..." when unknown.
 	KeyAlgorithm string
 
 	keyAlg       algorithm

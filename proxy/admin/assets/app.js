@@ -120,7 +120,7 @@
     setText('upstream-p99', upstream.length ? fmtMS(upstream[0].p99_ms) : '–');
     const lat = upstream.map((u) => ({ ...u, what: `${u.label.toUpperCase()} upstream` }));
     if (st.decrypt_time.samples > 0) lat.push({ ...st.decrypt_time, what: 'Decryption' });
-    fill('latency-table', null, lat, (u) => row([
+    fill('latency-table', 'latency-empty', lat, (u) => row([
       cell('What', u.what),
       cell('Count', fmtInt(u.count), 'num'),
       cell('p50', fmtMS(u.p50_ms), 'num'),
@@ -149,7 +149,8 @@
   function renderEvents(data) {
     fill('events-table', 'events-empty', data.events, (ev) => {
       const cls = ev.kind === 'verify' ? signatureClass(ev.outcome) : decryptClass(ev.outcome);
-      const outcome = ev.kind === 'forged-status' ? `${ev.count} removed` : ev.outcome || '—';
+      let outcome = ev.kind === 'forged-status' ? `${ev.count} removed` : ev.outcome || '—';
+      if (ev.reason) outcome += `: ${ev.reason}`;
       return row([
         cell('Time', fmtTime(ev.time), 'mono'),
         cell('Event', ev.kind),
