@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/smimeproxy/smimeproxy/proxy"
 	"github.com/smimeproxy/smimeproxy/proxy/imapproxy"
 	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
+	"github.com/smimeproxy/smimeproxy/proxy/pop3proxy"
 	"github.com/smimeproxy/smimeproxy/smime/cms"
 )
 
@@ -89,6 +91,7 @@ func openVault(cfg *config.Config) (*keystore.FileVault, error) {
 // accept on.
 type runningProxy struct {
 	imap      *imapproxy.Server
+	pop3      *pop3proxy.Server // nil when [pop3] has no listener
 	obs       *observability
 	listeners []net.Listener
 	addrs     []string
@@ -115,6 +118,7 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 	}
 
 	obs := newObservability(cfg)
+	pipe := newPipeline(cfg, obs, log) // one cache and audit trail for IMAP and POP3
 	imapServer := imapproxy.New(imapproxy.Options{
 		Upstream: proxy.Upstream{
 			Address:   cfg.IMAP.Upstream,
@@ -124,7 +128,7 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 		},
 		TLSConfig:    serverTLS,
 		InsecureAuth: cfg.IMAP.AllowInsecureAuth,
-		Pipeline:     newPipeline(cfg, obs, log),
+		Pipeline:     pipe,
 		Vault:        vault,
 		Logger:       log,
 		Registry:     obs.registry,
@@ -134,13 +138,26 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 	})
 	p := &runningProxy{imap: imapServer, obs: obs}
 
-	listen := []struct {
-		addr  string
-		serve func(net.Listener) error
-		kind  string
-	}{
-		{cfg.IMAP.Listen, imapServer.Serve, "imap"},
-		{cfg.IMAP.TLSListen, imapServer.ServeTLS, "imaps"},
+	type listener struct {
+		addr    string
+		serve   func(net.Listener) error
+		kind    string
+		section *config.Proxy
+	}
+	listen := []listener{
+		{cfg.IMAP.Listen, imapServer.Serve, "imap", &cfg.IMAP},
+		{cfg.IMAP.TLSListen, imapServer.ServeTLS, "imaps", &cfg.IMAP},
+	}
+	if cfg.POP3.Enabled() {
+		pop3Server, err := newPOP3Server(cfg, serverTLS, pipe, vault, obs, log)
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		p.pop3 = pop3Server
+		listen = append(listen,
+			listener{cfg.POP3.Listen, pop3Server.Serve, "pop3", &cfg.POP3},
+			listener{cfg.POP3.TLSListen, pop3Server.ServeTLS, "pop3s", &cfg.POP3})
 	}
 	for _, l := range listen {
 		if l.addr == "" {
@@ -154,7 +171,7 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 		p.listeners = append(p.listeners, ln)
 		p.addrs = append(p.addrs, ln.Addr().String())
 		log.Info("listening", "proto", l.kind, "addr", ln.Addr().String(),
-			"upstream", cfg.IMAP.Upstream, "upstream_tls", cfg.IMAP.UpstreamTLS)
+			"upstream", l.section.Upstream, "upstream_tls", l.section.UpstreamTLS)
 		go func(serve func(net.Listener) error, ln net.Listener, kind string) {
 			if err := serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
 				log.Error("listener stopped", "proto", kind, "error", err)
@@ -164,11 +181,51 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 	return p, nil
 }
 
+// newPOP3Server makes the POP3 front. It shares the pipeline (and so the
+// decrypted-message cache), the vault, the session registry and the
+// metrics with the IMAP front.
+func newPOP3Server(cfg *config.Config, serverTLS *tls.Config, pipe *pipeline.Pipeline,
+	vault keystore.Vault, obs *observability, log hclog.Logger) (*pop3proxy.Server, error) {
+	upstreamTLS, err := cfg.POP3.UpstreamTLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	return pop3proxy.New(pop3proxy.Options{
+		Upstream: proxy.Upstream{
+			Address:   cfg.POP3.Upstream,
+			TLS:       proxy.UpstreamTLS(cfg.POP3.UpstreamTLS),
+			TLSConfig: upstreamTLS,
+			Timeout:   cfg.POP3.UpstreamTimeout,
+		},
+		TLSConfig:    serverTLS,
+		InsecureAuth: cfg.POP3.AllowInsecureAuth,
+		Pipeline:     pipe,
+		Vault:        vault,
+		Logger:       log,
+		Registry:     obs.registry,
+		MaxSessions:  cfg.POP3.MaxSessions,
+
+		ObserveUpstream: obs.upstreamObserver(),
+	}), nil
+}
+
 func (p *runningProxy) close() {
 	for _, ln := range p.listeners {
 		ln.Close()
 	}
 	p.imap.Close()
+	if p.pop3 != nil {
+		p.pop3.Close()
+	}
+}
+
+// sessions counts the live client sessions of both fronts.
+func (p *runningProxy) sessions() int {
+	n := p.imap.Sessions()
+	if p.pop3 != nil {
+		n += p.pop3.Sessions()
+	}
+	return n
 }
 
 // waitForShutdown blocks until SIGINT or SIGTERM, then tells clients the
@@ -185,13 +242,21 @@ func waitForShutdown(p *runningProxy, log hclog.Logger) {
 			log.Warn("SIGHUP received: config reload is not supported yet; restart to apply changes")
 			continue
 		}
-		log.Info("shutting down", "signal", sig.String(), "sessions", p.imap.Sessions())
+		log.Info("shutting down", "signal", sig.String(), "sessions", p.sessions())
 		break
 	}
 
 	done := make(chan struct{})
 	go func() {
+		pop3Done := make(chan struct{})
+		go func() {
+			if p.pop3 != nil {
+				p.pop3.Shutdown("smimeproxy is shutting down")
+			}
+			close(pop3Done)
+		}()
 		p.imap.Shutdown("smimeproxy is shutting down")
+		<-pop3Done
 		for _, ln := range p.listeners {
 			ln.Close()
 		}
