@@ -16,14 +16,18 @@ import (
 	"github.com/smimeproxy/smimeproxy/proxy/admin"
 	"github.com/smimeproxy/smimeproxy/proxy/metrics"
 	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
+	"github.com/smimeproxy/smimeproxy/smime/revocation"
+	"github.com/smimeproxy/smimeproxy/smime/trust"
 )
 
 // observability is what the proxy reports to for operators: the registry
 // of live sessions always, the metrics only when [admin] is on, so that a
 // proxy without the admin server pays nothing for them.
 type observability struct {
-	registry *proxy.Registry
-	metrics  *metrics.Metrics // nil when the admin server is off
+	registry   *proxy.Registry
+	metrics    *metrics.Metrics    // nil when the admin server is off
+	trust      *trust.Store        // nil when it could not be loaded
+	revocation *revocation.Service // nil when it could not start
 }
 
 func newObservability(cfg *config.Config) *observability {
@@ -75,15 +79,17 @@ func startAdmin(cfg *config.Config, p *runningProxy, vault keystore.Vault,
 
 	version, revision := buildVersion()
 	srv, err := admin.New(admin.Options{
-		Token:    token,
-		Metrics:  p.obs.metrics,
-		Sessions: p.obs.registry,
-		Vault:    vault,
-		Ready:    readyChecks(cfg, p),
-		Version:  version,
-		Revision: revision,
-		HTTPS:    tlsConfig != nil,
-		Logger:   log.Named("admin"),
+		Token:      token,
+		Metrics:    p.obs.metrics,
+		Sessions:   p.obs.registry,
+		Vault:      vault,
+		Ready:      readyChecks(cfg, p),
+		Trust:      trustSource(p.obs),
+		Revocation: revocationSource(p.obs),
+		Version:    version,
+		Revision:   revision,
+		HTTPS:      tlsConfig != nil,
+		Logger:     log.Named("admin"),
 	})
 	if err != nil {
 		return nil, err
@@ -103,6 +109,22 @@ func startAdmin(cfg *config.Config, p *runningProxy, vault keystore.Vault,
 		defer cancel()
 		srv.Shutdown(ctx)
 	}, nil
+}
+
+// trustSource and revocationSource hand the dashboard what was loaded; a
+// nil interface (not a nil pointer in one) makes it say "not configured".
+func trustSource(obs *observability) admin.TrustSource {
+	if obs.trust == nil {
+		return nil
+	}
+	return trustAnchors{obs.trust}
+}
+
+func revocationSource(obs *observability) admin.RevocationSource {
+	if obs.revocation == nil {
+		return nil
+	}
+	return heldCRLs{obs.revocation}
 }
 
 // readyChecks: the mail listeners are bound and the mailbox server

@@ -104,7 +104,7 @@ func newPipeline(cfg *config.Config, obs *observability, log hclog.Logger) *pipe
 		CacheBytes: cfg.Cache.DecryptedMaxBytes,
 		Logger:     log,
 		Observer:   obs.pipelineObserver(),
-	}, log))
+	}, obs, log))
 }
 
 func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*runningProxy, error) {

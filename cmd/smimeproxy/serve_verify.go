@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/smimeproxy/smimeproxy/config"
+	"github.com/smimeproxy/smimeproxy/proxy/admin"
 	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
 	"github.com/smimeproxy/smimeproxy/smime"
 	"github.com/smimeproxy/smimeproxy/smime/revocation"
@@ -14,16 +15,19 @@ import (
 )
 
 // withVerification fills the signature options of the pipeline from
-// [trust], [revocation], [smime] and [status]. A trust store or revocation
-// cache that cannot be loaded is logged and left out: every signature is
-// then reported as not passing ("neutral" or unchecked), never as valid.
-func withVerification(cfg *config.Config, opts pipeline.Options,
+// [trust], [revocation], [smime] and [status], and records the trust store
+// and revocation service in obs for the dashboard. A trust store or
+// revocation cache that cannot be loaded is logged and left out: every
+// signature is then reported as not passing ("neutral" or unchecked),
+// never as valid.
+func withVerification(cfg *config.Config, opts pipeline.Options, obs *observability,
 	log hclog.Logger) pipeline.Options {
 	store, err := trust.LoadDir(cfg.Trust.Roots, cfg.Trust.Intermediates, cfg.Trust.Dir)
 	if err != nil {
 		log.Error("cannot load the trust store: no signature will pass", "error", err)
 	} else {
 		opts.Trust = store
+		obs.trust = store
 	}
 	rev, err := revocation.New(revocation.Options{
 		Mode:        revocation.Mode(cfg.Revocation.Mode),
@@ -39,6 +43,7 @@ func withVerification(cfg *config.Config, opts pipeline.Options,
 		// The refresh loop lives as long as the process.
 		go rev.Run(context.Background())
 		opts.Revocation = adaptRevocation(rev)
+		obs.revocation = rev
 	}
 	opts.VerifyPolicy = smime.VerifyPolicy{
 		AllowSHA1:          cfg.SMIME.AllowSHA1,
@@ -72,4 +77,31 @@ func unavailableRevocation(err error) smime.RevocationChecker {
 	return smime.RevocationFunc(func(context.Context, []*x509.Certificate) smime.Revocation {
 		return smime.Revocation{Status: smime.RevocationUnknown, Source: "crl", Err: err}
 	})
+}
+
+// trustAnchors lists the trust store for the dashboard.
+type trustAnchors struct{ store *trust.Store }
+
+func (t trustAnchors) TrustAnchors(context.Context) ([]admin.Anchor, error) {
+	var out []admin.Anchor
+	for _, e := range t.store.Entries() {
+		out = append(out, admin.AnchorOf(e.Cert, string(e.Kind), e.File))
+	}
+	return out, nil
+}
+
+// heldCRLs lists the revocation service's CRLs for the dashboard.
+type heldCRLs struct{ service *revocation.Service }
+
+func (h heldCRLs) CRLs(context.Context) ([]admin.CRL, error) {
+	var out []admin.CRL
+	for _, info := range h.service.CRLs() {
+		crl := admin.CRL{Issuer: info.Issuer, ThisUpdate: info.ThisUpdate,
+			NextUpdate: info.NextUpdate, Entries: info.Entries}
+		if info.Source != "imported" {
+			crl.URL = info.Source
+		}
+		out = append(out, crl)
+	}
+	return out, nil
 }

@@ -91,8 +91,9 @@ func newRequest(ctx context.Context, u string, body []byte) (*http.Request, erro
 // whose context ends stops waiting; the fetch goes on for the others and
 // fills the cache.
 type flightGroup struct {
-	mu    sync.Mutex
-	calls map[string]*flightCall
+	mu      sync.Mutex
+	calls   map[string]*flightCall
+	running sync.WaitGroup // fetches still under way, for Service.Close
 }
 
 type flightCall struct {
@@ -112,6 +113,7 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() (any, error)
 	if !ok {
 		c = &flightCall{done: make(chan struct{}), err: errFlightPanic}
 		g.calls[key] = c
+		g.running.Add(1)
 		go g.run(key, c, fn)
 	}
 	g.mu.Unlock()
@@ -124,6 +126,7 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func() (any, error)
 }
 
 func (g *flightGroup) run(key string, c *flightCall, fn func() (any, error)) {
+	defer g.running.Done()
 	defer func() {
 		g.mu.Lock()
 		delete(g.calls, key)

@@ -232,5 +232,8 @@ func newService(t testing.TB, opts Options, clk *clock) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered after the test's TempDir calls, so it runs before their
+	// removal: a detached fetch must not write into a vanishing folder.
+	t.Cleanup(s.Close)
 	return s
 }

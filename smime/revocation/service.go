@@ -57,6 +57,13 @@ type Service struct {
 
 var _ Checker = (*Service)(nil)
 
+// Close waits for fetches that callers stopped waiting for, so that
+// nothing writes to the cache directory after it returns. Each fetch is
+// bounded by the configured timeout.
+func (s *Service) Close() {
+	s.flight.running.Wait()
+}
+
 // New makes a Service and loads the disk cache. It starts no goroutine; call
 // Run for the background refresh.
 func New(opts Options) (*Service, error) {
