@@ -74,8 +74,8 @@ func TestKeyInfo(t *testing.T) {
 	want := KeyInfo{
 		User:      "bob@example.com",
 		ID:        KeyID(c),
-		Subject:   c.Subject.String(),
-		Issuer:    c.Issuer.String(),
+		Subject:   "CN=Bob,O=BOGUS NSS,L=Mountain View,ST=California,C=US,emailAddress=Bob@example.com",
+		Issuer:    "CN=NSS Test CA (RSA),O=BOGUS NSS,L=Mountain View,ST=California,C=US",
 		Serial:    fmt.Sprintf("%x", c.SerialNumber),
 		SKI:       hex.EncodeToString(c.SubjectKeyId),
 		NotBefore: c.NotBefore,

@@ -141,8 +141,8 @@ func infoFor(user string, cert *x509.Certificate) KeyInfo {
 	return KeyInfo{
 		User:      user,
 		ID:        KeyID(cert),
-		Subject:   cert.Subject.String(),
-		Issuer:    cert.Issuer.String(),
+		Subject:   smime.DistinguishedName(cert.Subject),
+		Issuer:    smime.DistinguishedName(cert.Issuer),
 		Serial:    hex.EncodeToString(cert.SerialNumber.Bytes()),
 		SKI:       hex.EncodeToString(cert.SubjectKeyId),
 		NotBefore: cert.NotBefore,

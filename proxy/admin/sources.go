@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"time"
+
+	"github.com/smimeproxy/smimeproxy/smime"
 )
 
 // TrustSource lists the trust anchors that signatures are verified
@@ -37,8 +39,8 @@ type Anchor struct {
 func AnchorOf(cert *x509.Certificate, kind, source string) Anchor {
 	sum := sha256.Sum256(cert.Raw)
 	return Anchor{
-		Subject:  cert.Subject.String(),
-		Issuer:   cert.Issuer.String(),
+		Subject:  smime.DistinguishedName(cert.Subject),
+		Issuer:   smime.DistinguishedName(cert.Issuer),
 		Serial:   cert.SerialNumber.Text(16),
 		SHA256:   hex.EncodeToString(sum[:]),
 		NotAfter: cert.NotAfter,
