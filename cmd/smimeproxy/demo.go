@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ func runDemo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("demo", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	listen := flags.String("listen", "127.0.0.1:1143", "IMAP `address` the proxy listens on")
+	adminListen := flags.String("admin-listen", "127.0.0.1:9143", "`address` of the dashboard; \"\" turns it off")
 	logLevel := flags.String("log-level", "info", "log `level`: trace, debug, info, warn, error")
 	if err := flags.Parse(args); err != nil {
 		return 2
@@ -51,7 +53,7 @@ func runDemo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(dir)
 
-	cfg, err := setUpDemo(dir, *listen, *logLevel)
+	cfg, token, err := setUpDemo(dir, *listen, *adminListen, *logLevel)
 	if err != nil {
 		fmt.Fprintln(stderr, "demo:", err)
 		return 1
@@ -67,6 +69,13 @@ func runDemo(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "demo:", err)
 		return 1
 	}
+	stopAdmin, err := startAdmin(cfg, p, vault, log)
+	if err != nil {
+		p.close()
+		fmt.Fprintln(stderr, "demo:", err)
+		return 1
+	}
+	defer stopAdmin()
 
 	addr := p.addrs[0]
 	fmt.Fprintf(stdout, `
@@ -78,55 +87,68 @@ smimeproxy demo is running.
             S/MIME to someone else (stays encrypted), plain with a forged status header
 
   try       curl -s "imap://%s/INBOX;UID=2" --user %s:%s
-
+%s
 Press Ctrl-C to stop.
-`, addr, demoUser, demoPassword, addr, demoUser, demoPassword)
+`, addr, demoUser, demoPassword, addr, demoUser, demoPassword, dashboardLine(cfg, token))
 
 	waitForShutdown(p, log)
 	return 0
 }
 
+func dashboardLine(cfg *config.Config, token string) string {
+	if !cfg.Admin.Enabled() {
+		return ""
+	}
+	return fmt.Sprintf("  dashboard http://%s/  (token %s)\n", cfg.Admin.Listen, token)
+}
+
 // setUpDemo writes everything a real deployment has on disk (certificate,
-// master key, vault, config) into dir, starts the built-in mailbox server
-// and returns the config that points at both.
-func setUpDemo(dir, listen, logLevel string) (*config.Config, error) {
+// master key, vault, dashboard token, config) into dir, starts the
+// built-in mailbox server and returns the config that points at both, and
+// the dashboard token.
+func setUpDemo(dir, listen, adminListen, logLevel string) (*config.Config, string, error) {
 	demoKey, demoCert, err := selfSigned("Alice Demo", demoUser)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	_, otherCert, err := selfSigned("Bob Elsewhere", "bob@elsewhere.example")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 
 	certFile, keyFile, err := writeServerCert(dir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	masterKeyFile := filepath.Join(dir, "master.key")
 	if _, err := keystore.InitMasterKey(masterKeyFile); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	masterKey, err := keystore.LoadMasterKey(masterKeyFile)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	vaultDir := filepath.Join(dir, "vault")
 	vault, err := keystore.OpenFileVault(vaultDir, masterKey)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if _, err := vault.Add(demoUser, demoCert, demoKey); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 
 	messages, err := demoMessages(demoCert, otherCert)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	upstream, err := startDemoMailbox(messages)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	token := hex.EncodeToString(randomBytes(16))
+	tokenFile := filepath.Join(dir, "admin.token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		return nil, "", err
 	}
 
 	cfg := config.Defaults()
@@ -138,7 +160,19 @@ func setUpDemo(dir, listen, logLevel string) (*config.Config, error) {
 	cfg.Keystore = config.Keystore{Path: vaultDir, MasterKeyFile: masterKeyFile}
 	cfg.Log.Level = logLevel
 	cfg.Status.AuthservID = "smimeproxy.demo.example"
-	return &cfg, nil
+	cfg.Trust.Dir = filepath.Join(dir, "trust")
+	cfg.Revocation.CacheDir = filepath.Join(dir, "revocation")
+	if adminListen != "" {
+		cfg.Admin.Listen = adminListen
+		cfg.Admin.TokenFile = tokenFile
+	}
+	return &cfg, token, nil
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
 }
 
 // startDemoMailbox runs an in-memory IMAP server on loopback holding the
