@@ -182,3 +182,24 @@ func literalSize(line string) (int64, bool) {
 	_, err := fmt.Sscanf(line[open+1:len(line)-1], "%d", &n)
 	return n, err == nil
 }
+
+// BenchmarkFetchPlain500 fetches 500 plain 20 KB messages with one UID
+// FETCH 1:* BODY.PEEK[], straight from the in-memory upstream and through
+// the proxy, for profiling the proxy's relay path:
+//
+//	go test -run='^$' -bench=FetchPlain500 -cpuprofile=cpu.out ./proxy/imapproxy
+func BenchmarkFetchPlain500(b *testing.B) {
+	f := newFixture(b, fixtureOptions{insecureAuth: true})
+	body := strings.Repeat("All work and no play makes a dull message body.\r\n", 400)
+	for i := 0; i < 500; i++ {
+		f.deliver(plainMessage + body)
+	}
+	for _, target := range []struct{ name, addr string }{{"direct", f.upstream}, {"proxy", f.proxy}} {
+		b.Run(target.name, func(b *testing.B) {
+			b.SetBytes(int64(500 * (len(plainMessage) + len(body))))
+			for i := 0; i < b.N; i++ {
+				rawFetch(b, target.addr, "UID FETCH 1:* BODY.PEEK[]")
+			}
+		})
+	}
+}

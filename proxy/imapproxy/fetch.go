@@ -86,6 +86,7 @@ func (sess *session) fetchThroughPipeline(w *imapserver.FetchWriter, numSet imap
 		header := buf.FindBodySection(headerSource)
 		if !sess.srv.opts.Pipeline.NeedsTransform(header[:headerLength(header)]) {
 			err = writeRelayed(w, buf, options)
+			recycle(buf)
 		} else if out, ok := sess.cachedOutput(buf.UID); ok {
 			err = writeTransformed(w, buf, out.Message, options)
 		} else if raw := buf.FindBodySection(whole); raw != nil {
