@@ -52,3 +52,9 @@ func decompressInner(res DecryptResult, limits cms.Limits) DecryptResult {
 	return DecryptResult{Outcome: parseOutcome(err), KeyID: res.KeyID, Cipher: res.Cipher,
 		Recipient: res.Recipient, Err: fmt.Errorf("decrypted compressed-data: %w", err)}
 }
+
+// DecompressFailure names why DecompressEntity failed, in the words of the
+// status field: "too-large", "unsupported-algorithm" or "corrupt".
+func DecompressFailure(err error) string {
+	return string(parseOutcome(err))
+}

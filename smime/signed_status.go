@@ -17,7 +17,11 @@ const (
 // outermost first.
 type Report struct {
 	Decrypt *DecryptResult
-	Signed  []SignedEntity
+	// Decompressed is "" when no compressed-data layer (RFC 3274) was
+	// met, "ok" when one was opened, or the reason it was not: "corrupt",
+	// "too-large", "unsupported-algorithm".
+	Decompressed string
+	Signed       []SignedEntity
 	// HeaderProtection is set when the client is shown header fields
 	// protected by RFC 9788 instead of the outer ones.
 	HeaderProtection bool
@@ -71,6 +75,7 @@ func (r Report) Status() Status {
 	if r.Decrypt != nil {
 		st = r.Decrypt.Status()
 	}
+	st = appendDecompressed(st, r.Decompressed)
 	for i := range r.Signed {
 		for _, s := range r.Signed[i].Signers {
 			st = appendSigner(st, s)
@@ -82,6 +87,29 @@ func (r Report) Status() Status {
 	if r.HeaderProtection {
 		st.Params = append(st.Params, StatusParam{"hp", StatusHPProtected})
 	}
+	return st
+}
+
+// appendDecompressed adds "decompressed", or "not-decompressed;
+// reason=..." when the compressed layer would not open.
+func appendDecompressed(st Status, outcome string) Status {
+	switch outcome {
+	case "":
+		return st
+	case "ok":
+		if st.Outcome == "" {
+			st.Outcome = StatusDecompressed
+		} else {
+			st.Params = append(st.Params, StatusParam{Name: StatusDecompressed})
+		}
+		return st
+	}
+	if st.Outcome == "" {
+		st.Outcome = StatusNotDecompressed
+	} else {
+		st.Params = append(st.Params, StatusParam{Name: StatusNotDecompressed})
+	}
+	st.Params = append(st.Params, StatusParam{"reason", outcome})
 	return st
 }
 

@@ -28,6 +28,10 @@ import (
 //	not-decrypted; reason=too-large
 //	not-decrypted; reason=temporary-error
 //
+// A compressed-data layer (RFC 3274) adds "decompressed", or
+// "not-decompressed; reason=corrupt" (or too-large, unsupported-algorithm)
+// when it does not open.
+//
 // Signatures add, per signer of every signed layer (outermost first), a
 // "signed" element followed by "valid", or by "invalid" and a reason, and
 // the signer (see Report.Status):
@@ -54,6 +58,9 @@ const StatusHeader = "X-SMIME-Status"
 const (
 	StatusDecrypted    = "decrypted"
 	StatusNotDecrypted = "not-decrypted"
+	// A compressed-data layer (RFC 3274) was opened, or could not be.
+	StatusDecompressed    = "decompressed"
+	StatusNotDecompressed = "not-decompressed"
 )
 
 // ErrStatusSyntax reports a status value that does not follow the grammar.

@@ -82,11 +82,12 @@ func (p *Pipeline) NeedsTransform(header []byte) (needs bool) {
 }
 
 // opens reports whether the pipeline works on a message of this kind:
-// envelopes are decrypted and both forms of signature verified, so that
-// their status is shown (RFC 8551 sections 3.3, 3.5).
+// envelopes are decrypted, compressed data inflated and both forms of
+// signature verified, so that their status is shown (RFC 8551 sections
+// 3.3, 3.5, 3.6).
 func opens(k smime.Kind) bool {
 	switch k {
-	case smime.KindEnveloped, smime.KindSigned, smime.KindSignedOpaque:
+	case smime.KindEnveloped, smime.KindSigned, smime.KindSignedOpaque, smime.KindCompressed:
 		return true
 	}
 	return false

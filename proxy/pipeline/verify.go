@@ -58,6 +58,19 @@ func (p *Pipeline) openLayer(ctx context.Context, w *layerWalk, kind smime.Kind,
 			return nil
 		}
 		return res.Inner
+	case smime.KindCompressed:
+		if w.report.Decompressed != "" {
+			return nil // TODO(nesting): one compressed layer per message
+		}
+		inner, err := smime.DecompressEntity(body, cte, p.opts.Limits)
+		if err != nil {
+			w.report.Decompressed = smime.DecompressFailure(err)
+			p.log.Info("compressed-data layer did not open", "user", w.ref.User,
+				"mailbox", w.ref.Mailbox, "uid", w.ref.UID, "error", err)
+			return nil
+		}
+		w.report.Decompressed = "ok"
+		return inner
 	case smime.KindSignedOpaque:
 		start := p.opts.Now()
 		se := p.verifier.VerifyOpaque(ctx, body, cte, w.senders)
