@@ -159,7 +159,9 @@ func (sess *session) fetchOriginals(w *imapserver.FetchWriter, pending []pending
 }
 
 func (sess *session) messageRef(uid imap.UID) pipeline.MessageRef {
+	keyset, _ := sess.keys.KeySetID(context.Background()) // on error: temporary-error, uncached
 	return pipeline.MessageRef{
+		KeySet:      keyset,
 		User:        sess.user,
 		Mailbox:     sess.mailbox,
 		UIDValidity: sess.uidValidity,

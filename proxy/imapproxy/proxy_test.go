@@ -43,6 +43,8 @@ type fixture struct {
 	mem      *imapmemserver.User
 	cert     *x509.Certificate
 	other    *x509.Certificate
+	otherKey *rsa.PrivateKey
+	vault    *keystore.FileVault
 }
 
 type fixtureOptions struct {
@@ -55,8 +57,8 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	f := &fixture{t: t}
 
 	key, cert := newTestCert(t, "Alice", testUser)
-	_, other := newTestCert(t, "Bob", "bob@example.org")
-	f.cert, f.other = cert, other
+	otherKey, other := newTestCert(t, "Bob", "bob@example.org")
+	f.cert, f.other, f.otherKey = cert, other, otherKey
 
 	masterKey := make([]byte, 32)
 	rand.Read(masterKey)
@@ -67,6 +69,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	if _, err := vault.Add(testUser, cert, key); err != nil {
 		t.Fatal(err)
 	}
+	f.vault = vault
 
 	f.mem = imapmemserver.NewUser(testUser, testPassword)
 	if err := f.mem.Create("INBOX", nil); err != nil {
@@ -490,5 +493,27 @@ func TestUpstreamDownGivesBye(t *testing.T) {
 	defer c.Close()
 	if err := c.WaitGreeting(); err == nil {
 		t.Errorf("greeting succeeded with the mailbox server down")
+	}
+}
+
+// TestKeyImportTakesEffect: a message that did not decrypt opens in the
+// next session once the key it needs is in the vault, although the first
+// result is still in the cache.
+func TestKeyImportTakesEffect(t *testing.T) {
+	f := newFixture(t, fixtureOptions{insecureAuth: true})
+	f.deliver(encryptedMessage(t, f.other, "later", "Content-Type: text/plain\r\n\r\nreadable now\r\n"))
+	whole := &imap.FetchItemBodySection{Peek: true}
+	options := &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{whole}}
+
+	before := string(fetchOne(t, f.dial(f.proxy, true), 1, options).FindBodySection(whole))
+	if !strings.Contains(before, "reason=no-key") {
+		t.Fatalf("before the import:\n%s", before)
+	}
+	if _, err := f.vault.Add(testUser, f.other, f.otherKey); err != nil {
+		t.Fatal(err)
+	}
+	after := string(fetchOne(t, f.dial(f.proxy, true), 1, options).FindBodySection(whole))
+	if !strings.Contains(after, "readable now") {
+		t.Errorf("after the import the message still does not open:\n%s", after)
 	}
 }

@@ -9,6 +9,7 @@ import (
 // key, so one user's plaintext can never be served to another, even for
 // a shared mailbox with the same UIDs.
 type cacheKey struct {
+	keySet           string
 	user, mailbox    string
 	uidValidity, uid uint32
 	uidl             string
@@ -19,11 +20,11 @@ func cacheKeyFor(ref MessageRef) (cacheKey, bool) {
 		return cacheKey{}, false
 	}
 	if ref.UID != 0 {
-		return cacheKey{user: ref.User, mailbox: ref.Mailbox, uidValidity: ref.UIDValidity,
-			uid: ref.UID}, true
+		return cacheKey{keySet: ref.KeySet, user: ref.User, mailbox: ref.Mailbox,
+			uidValidity: ref.UIDValidity, uid: ref.UID}, true
 	}
 	if ref.POP3UIDL != "" {
-		return cacheKey{user: ref.User, uidl: ref.POP3UIDL}, true
+		return cacheKey{keySet: ref.KeySet, user: ref.User, uidl: ref.POP3UIDL}, true
 	}
 	return cacheKey{}, false
 }

@@ -30,6 +30,9 @@ func (f KeySourceFunc) Keys(ctx context.Context) ([]smime.Key, error) { return f
 // POP3UIDL). A ref without User, or with neither a UID nor a UIDL, is
 // never cached.
 type MessageRef struct {
+	// KeySet names the user's keys at the time (proxy.UserKeys.KeySetID):
+	// a result cached under one key set is not served under another.
+	KeySet      string
 	User        string
 	Mailbox     string
 	UIDValidity uint32

@@ -3,12 +3,9 @@ package pop3proxy
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -131,7 +128,8 @@ func (sess *session) lookup(arg string) (m *message, err error) {
 }
 
 func (sess *session) ref(m *message) pipeline.MessageRef {
-	return pipeline.MessageRef{User: sess.user, Mailbox: "INBOX", POP3UIDL: m.uidl}
+	keyset, _ := sess.keyset() // on error the pipeline answers temporary-error, uncached
+	return pipeline.MessageRef{User: sess.user, Mailbox: "INBOX", POP3UIDL: m.uidl, KeySet: keyset}
 }
 
 // size makes sure every message in msgs has its client-visible size. It
@@ -299,26 +297,8 @@ func (sess *session) cachedSize(m *message) bool {
 	return true
 }
 
-// keyset names the user's current set of keys, by their vault IDs, so
-// that cached results of decryption attempts expire when keys change.
+// keyset names the user's current set of keys, so that cached results
+// of decryption attempts expire when keys change.
 func (sess *session) keyset() (string, error) {
-	if sess.keysetID != "" {
-		return sess.keysetID, nil
-	}
-	keys, err := sess.keys.Keys(context.Background())
-	if err != nil {
-		return "", err
-	}
-	ids := make([]string, 0, len(keys))
-	for _, k := range keys {
-		ids = append(ids, k.ID)
-	}
-	slices.Sort(ids)
-	h := sha256.New()
-	for _, id := range ids {
-		h.Write([]byte(id))
-		h.Write([]byte{0})
-	}
-	sess.keysetID = hex.EncodeToString(h.Sum(nil)[:12])
-	return sess.keysetID, nil
+	return sess.keys.KeySetID(context.Background())
 }

@@ -50,7 +50,6 @@ type session struct {
 	user        string
 	keys        *proxy.UserKeys
 	drop        *maildrop
-	keysetID    string
 	retrBuf     []byte // reused by RETR; see buffer
 
 	mu       sync.Mutex
