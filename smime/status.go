@@ -285,18 +285,5 @@ func writeValue(b *strings.Builder, v string) {
 		b.WriteString(v)
 		return
 	}
-	b.WriteByte('"')
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < ' ' || c >= 0x7f:
-			b.WriteByte('?')
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
+	b.WriteString(quoted(v))
 }

@@ -19,23 +19,11 @@ func init() {
 	})
 }
 
-func runCRL(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		crlUsage(stderr)
-		return 2
-	}
-	switch args[0] {
-	case "import":
-		return crlImport(args[1:], stdout, stderr)
-	case "list":
-		return crlList(args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		crlUsage(stdout)
-		return 0
-	}
-	fmt.Fprintf(stderr, "smimeproxy crl: unknown subcommand %q\n\n", args[0])
-	crlUsage(stderr)
-	return 2
+func runCRL(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runGroup("crl", args, stdin, stdout, stderr, crlUsage, map[string]subcommand{
+		"import": func(a []string, _ io.Reader, o, e io.Writer) int { return crlImport(a, o, e) },
+		"list":   func(a []string, _ io.Reader, o, e io.Writer) int { return crlList(a, o, e) },
+	})
 }
 
 func crlUsage(w io.Writer) {

@@ -29,28 +29,13 @@ func init() {
 const maxP12Bytes = 1 << 20
 
 func runKeys(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		keysUsage(stderr)
-		return 2
-	}
-	switch args[0] {
-	case "init":
-		return keysInit(args[1:], stdout, stderr)
-	case "import":
-		return keysImport(args[1:], stdin, stdout, stderr)
-	case "import-secret":
-		return keysImportSecret(args[1:], stdin, stdout, stderr)
-	case "list":
-		return keysList(args[1:], stdout, stderr)
-	case "remove":
-		return keysRemove(args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		keysUsage(stdout)
-		return 0
-	}
-	fmt.Fprintf(stderr, "smimeproxy keys: unknown subcommand %q\n\n", args[0])
-	keysUsage(stderr)
-	return 2
+	return runGroup("keys", args, stdin, stdout, stderr, keysUsage, map[string]subcommand{
+		"init":          func(a []string, _ io.Reader, o, e io.Writer) int { return keysInit(a, o, e) },
+		"import":        keysImport,
+		"import-secret": keysImportSecret,
+		"list":          func(a []string, _ io.Reader, o, e io.Writer) int { return keysList(a, o, e) },
+		"remove":        func(a []string, _ io.Reader, o, e io.Writer) int { return keysRemove(a, o, e) },
+	})
 }
 
 func keysUsage(w io.Writer) {

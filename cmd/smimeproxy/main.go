@@ -61,3 +61,27 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'smimeproxy <command> -h' for a command's flags.")
 }
+
+// subcommand runs one verb of a command group such as "keys import".
+type subcommand func(args []string, stdin io.Reader, stdout, stderr io.Writer) int
+
+// runGroup dispatches args[0] to its subcommand, printing usage for help
+// requests (exit 0) and for a missing or unknown verb (exit 2).
+func runGroup(group string, args []string, stdin io.Reader, stdout, stderr io.Writer,
+	usage func(io.Writer), verbs map[string]subcommand) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	if run, ok := verbs[args[0]]; ok {
+		return run(args[1:], stdin, stdout, stderr)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "smimeproxy %s: unknown subcommand %q\n\n", group, args[0])
+	usage(stderr)
+	return 2
+}

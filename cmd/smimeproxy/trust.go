@@ -20,25 +20,12 @@ func init() {
 	})
 }
 
-func runTrust(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		trustUsage(stderr)
-		return 2
-	}
-	switch args[0] {
-	case "list":
-		return trustList(args[1:], stdout, stderr)
-	case "add":
-		return trustAdd(args[1:], stdout, stderr)
-	case "remove":
-		return trustRemove(args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
-		trustUsage(stdout)
-		return 0
-	}
-	fmt.Fprintf(stderr, "smimeproxy trust: unknown subcommand %q\n\n", args[0])
-	trustUsage(stderr)
-	return 2
+func runTrust(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runGroup("trust", args, stdin, stdout, stderr, trustUsage, map[string]subcommand{
+		"list":   func(a []string, _ io.Reader, o, e io.Writer) int { return trustList(a, o, e) },
+		"add":    func(a []string, _ io.Reader, o, e io.Writer) int { return trustAdd(a, o, e) },
+		"remove": func(a []string, _ io.Reader, o, e io.Writer) int { return trustRemove(a, o, e) },
+	})
 }
 
 func trustUsage(w io.Writer) {
