@@ -10,9 +10,11 @@ import (
 // that senders encrypted to. A user may hold several: the current one and
 // older ones kept so that archived mail still opens.
 //
-// Private is a crypto.Decrypter for RSA keys. Other kinds (ECDH, ML-KEM,
-// keys that live in an HSM) satisfy the interfaces the cms package asks
-// for; the vault never hands out raw key bytes for those.
+// Private is a crypto.Decrypter for RSA keys, an ecdh.KeyExchanger for
+// EC and X25519 keys, a crypto.Decapsulator for ML-KEM, or a
+// cms.SecretKey / cms.PasswordKey for KEK and password recipients (then
+// Certificate is nil). Keys that live in an HSM satisfy the same
+// interfaces; the vault never hands out raw key bytes for those.
 type Key struct {
 	// ID is the vault's stable name for the key, safe to log and audit
 	// (it is derived from the certificate, never from the private key).
