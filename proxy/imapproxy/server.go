@@ -89,7 +89,7 @@ func New(opts Options) *Server {
 
 // Serve accepts plaintext connections that may upgrade with STARTTLS.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.server.Serve(ln)
+	return s.server.Serve(proxy.CoalesceListener(ln))
 }
 
 // ServeTLS accepts connections that speak TLS from the first byte
@@ -98,7 +98,7 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	if s.opts.TLSConfig == nil {
 		return errors.New("imapproxy: implicit TLS listener needs a certificate")
 	}
-	return s.server.Serve(tls.NewListener(ln, s.opts.TLSConfig))
+	return s.server.Serve(tls.NewListener(proxy.CoalesceListener(ln), s.opts.TLSConfig))
 }
 
 // Close stops accepting, closes every session and its upstream connection.

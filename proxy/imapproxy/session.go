@@ -99,6 +99,7 @@ func (sess *session) dialUpstream() (*imapclient.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	netConn = proxy.WithReadBuffer(netConn)
 
 	options := &imapclient.Options{
 		TLSConfig:             up.ClientTLSConfig(),
