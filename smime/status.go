@@ -49,6 +49,15 @@ import (
 // could have been altered, as in EFAIL) and "hp=protected" (the header
 // fields shown are the RFC 9788 protected ones).
 //
+// A multipart message whose message/rfc822 parts hold envelopes keeps its
+// own body, each such part being replaced by the embedded message as
+// transformed (with its own status field). The outer status names the
+// parts, each by its IMAP part number followed by its own outcome:
+//
+//	attachment-decrypted; part=2; decrypted
+//	attachment-not-decrypted; part=2; not-decrypted; reason=no-key
+//	attachment-decrypted; part=2; decrypted; part=3.1; not-decrypted; reason=no-key
+//
 // Readers must ignore elements and parameters they do not know.
 // reason=could-not-decrypt covers every cryptographic failure alike (bad
 // padding, bad MAC, wrong key), so that the header is no padding oracle.
@@ -61,6 +70,10 @@ const (
 	// A compressed-data layer (RFC 3274) was opened, or could not be.
 	StatusDecompressed    = "decompressed"
 	StatusNotDecompressed = "not-decompressed"
+	// A multipart message with envelopes in message/rfc822 parts: at least
+	// one of them was decrypted, or none was.
+	StatusAttachmentDecrypted    = "attachment-decrypted"
+	StatusAttachmentNotDecrypted = "attachment-not-decrypted"
 )
 
 // ErrStatusSyntax reports a status value that does not follow the grammar.

@@ -75,7 +75,9 @@ func (sess *session) fetchThroughPipeline(w *imapserver.FetchWriter, numSet imap
 	}
 	whole := &imap.FetchItemBodySection{}
 
+	p := sess.srv.opts.Pipeline
 	var pending []pendingMessage
+	var multiparts []*imapclient.FetchMessageBuffer // may hold attached envelopes
 	cmd := sess.upstream.Fetch(numSet, &upOptions)
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		buf, err := collect(msg)
@@ -84,18 +86,24 @@ func (sess *session) fetchThroughPipeline(w *imapserver.FetchWriter, numSet imap
 			return sess.relayError("FETCH", err)
 		}
 		header := buf.FindBodySection(headerSource)
-		if !sess.srv.opts.Pipeline.NeedsTransform(header[:headerLength(header)]) {
-			err = writeRelayed(w, buf, options)
-			recycle(buf)
-		} else if out, ok := sess.cachedOutput(buf.UID); ok {
-			err = writeTransformed(w, buf, out.Message, options)
-		} else if raw := buf.FindBodySection(whole); raw != nil {
+		header = header[:headerLength(header)]
+		needs, scan := p.Triage(header)
+		raw := buf.FindBodySection(whole)
+		switch {
+		case !needs && !scan:
+			err = sess.relay(w, buf, options)
+		case needs && raw != nil:
 			// The client asked for the whole message (no partial: that would
 			// not match): upstream already sent the original.
 			err = sess.transformAndWrite(w, buf, raw, options)
-		} else {
-			buf.BodySection = nil
-			pending = append(pending, pendingMessage{meta: buf})
+		case needs:
+			pending, err = sess.addPending(w, pending, buf, options)
+		case raw != nil && p.NeedsTransformBody(raw):
+			err = sess.transformAndWrite(w, buf, raw, options)
+		case raw != nil:
+			err = sess.relay(w, buf, options)
+		default:
+			multiparts = append(multiparts, buf)
 		}
 		if err != nil {
 			cmd.Close()
@@ -105,7 +113,30 @@ func (sess *session) fetchThroughPipeline(w *imapserver.FetchWriter, numSet imap
 	if err := cmd.Close(); err != nil {
 		return sess.relayError("FETCH", err)
 	}
+	pending, err := sess.sortMultiparts(w, multiparts, pending, options)
+	if err != nil {
+		return err
+	}
 	return sess.fetchOriginals(w, pending, options)
+}
+
+// relay writes a message that needs no change and recycles its buffers.
+func (sess *session) relay(w *imapserver.FetchWriter, buf *imapclient.FetchMessageBuffer,
+	options *imap.FetchOptions) error {
+	err := writeRelayed(w, buf, options)
+	recycle(buf)
+	return err
+}
+
+// addPending answers a message that must be transformed from the cache,
+// or queues it to be fetched whole.
+func (sess *session) addPending(w *imapserver.FetchWriter, pending []pendingMessage,
+	buf *imapclient.FetchMessageBuffer, options *imap.FetchOptions) ([]pendingMessage, error) {
+	if out, ok := sess.cachedOutput(buf.UID); ok {
+		return pending, writeTransformed(w, buf, out.Message, options)
+	}
+	buf.BodySection = nil
+	return append(pending, pendingMessage{meta: buf}), nil
 }
 
 // fullHeaderSection returns a section among those the client asked for that

@@ -68,8 +68,8 @@ func isForged(msg []byte, f field, ours string) bool {
 // the whole header or message will do) whether Transform would change the
 // message: forged status fields, an envelope, or a signature
 // (multipart/signed or signed-data), whose verdict we add. When it
-// returns false the message can be passed through byte for byte without
-// being downloaded whole.
+// returns false and NeedsBodyScan does too, the message can be passed
+// through byte for byte without being downloaded whole.
 func (p *Pipeline) NeedsTransform(header []byte) (needs bool) {
 	defer func() {
 		if v := recover(); v != nil {

@@ -20,6 +20,12 @@
 // message still verifies in the client; an opaque signature's content
 // becomes the message shown.
 //
+// In a multipart message, an envelope forwarded as a message/rfc822 part
+// is opened as that attachment: the embedded message is replaced as a
+// whole by its transformed form, and the rest of the outer message stays
+// byte for byte (NeedsBodyScan and NeedsTransformBody tell a front when
+// to look).
+//
 // Transformed messages are kept in a byte-bounded in-memory LRU cache,
 // keyed by user and message, and every decryption attempt and every
 // signer checked writes one audit log line (event=decrypt, event=verify)

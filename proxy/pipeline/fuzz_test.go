@@ -13,7 +13,8 @@ import (
 // byte for byte, exactly one status field on S/MIME output and none on
 // other output, and an unopened envelope's body unchanged. The seeds in
 // testdata/fuzz/FuzzTransform include envelopes to the test key "bob",
-// so the decryption path is reached too.
+// so the decryption path is reached too, also
+// inside a message/rfc822 attachment (attached-envelope).
 func FuzzTransform(f *testing.F) {
 	keys := bobKeys(f)
 	f.Add([]byte("From: a@example.org\r\nSubject: x\r\n\r\nbody\r\n"))
@@ -24,7 +25,11 @@ func FuzzTransform(f *testing.F) {
 		p := New(Options{AuthServID: ourID})
 		p.onPanic = func(v any) { t.Fatalf("recovered panic: %v", v) }
 		in := bytes.Clone(raw)
-		needs := p.NeedsTransform(raw)
+		needs := needsTransform(p, raw)
+		if transform, scan := p.Triage(raw); transform != p.NeedsTransform(raw) ||
+			scan != p.NeedsBodyScan(raw) {
+			t.Fatalf("Triage = %t, %t disagrees", transform, scan)
+		}
 		out := p.Transform(context.Background(), MessageRef{}, keys, raw)
 		if !bytes.Equal(in, raw) {
 			t.Fatal("Transform modified its input")
@@ -49,6 +54,12 @@ func checkFuzzOutput(t *testing.T, raw []byte, out *Output) {
 		if f.is(out.Message, smime.StatusHeader) {
 			statuses++
 		}
+	}
+	if len(out.Attachments) > 0 {
+		if statuses != 1 || out.Decrypt != nil {
+			t.Fatalf("%d status fields on a message with attachments", statuses)
+		}
+		return
 	}
 	if out.Decrypt == nil && out.Signed == nil {
 		if statuses != 0 {

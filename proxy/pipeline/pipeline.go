@@ -55,6 +55,9 @@ type Output struct {
 	// Signed lists the signed layers that were verified, outermost first;
 	// nil for a message without signature. Their Inner fields are nil.
 	Signed []smime.SignedEntity
+	// Attachments lists the envelopes found in message/rfc822 parts of a
+	// multipart message and opened as that part, in document order.
+	Attachments []Attachment
 }
 
 // Size is the length of the message the client sees, as IMAP RFC822.SIZE
@@ -203,17 +206,36 @@ func worthCaching(out *Output) bool {
 	if !out.Changed {
 		return false // the caller has the bytes already
 	}
-	if out.Decrypt != nil && out.Decrypt.Outcome == smime.OutcomeTemporaryError {
-		return false
+	return !out.Temporary()
+}
+
+// Temporary reports an output that may differ next time: the vault or a
+// revocation source could not be consulted, for the message or for one
+// of its attachments.
+func (o *Output) Temporary() bool {
+	if temporary(o.Decrypt, o.Signed) {
+		return true
 	}
-	for _, l := range out.Signed {
+	for _, a := range o.Attachments {
+		if temporary(a.Decrypt, a.Signed) {
+			return true
+		}
+	}
+	return false
+}
+
+func temporary(d *smime.DecryptResult, signed []smime.SignedEntity) bool {
+	if d != nil && d.Outcome == smime.OutcomeTemporaryError {
+		return true
+	}
+	for _, l := range signed {
 		for _, s := range l.Signers {
 			if s.Result == smime.SigTempError {
-				return false
+				return true
 			}
 		}
 	}
-	return true
+	return false
 }
 
 func (p *Pipeline) transform(ctx context.Context, ref MessageRef, keys KeySource,
@@ -221,6 +243,12 @@ func (p *Pipeline) transform(ctx context.Context, ref MessageRef, keys KeySource
 	info := scanOuter(raw, p.opts.AuthServID)
 	kind := smime.ClassifyContentType(info.contentType)
 	if !opens(kind) {
+		if out := p.openAttachments(ctx, ref, keys, raw, info); out != nil {
+			if info.forged > 0 {
+				p.auditForged(ref, info.forged)
+			}
+			return out
+		}
 		if info.forged == 0 {
 			return &Output{Message: raw}
 		}

@@ -135,8 +135,10 @@ func (sess *session) ref(m *message) pipeline.MessageRef {
 // size makes sure every message in msgs has its client-visible size. It
 // asks the size cache first; for the rest it fetches the header (TOP n 0)
 // and classifies it, and fetches and transforms whole only the messages
-// the pipeline changes. The first session of a maildrop pays for that,
-// later ones find the sizes cached.
+// the pipeline changes, or may change: a multipart message can hold an
+// envelope as a message/rfc822 attachment, which only its body shows.
+// The first session of a maildrop pays for that, later ones find the
+// sizes cached.
 func (sess *session) size(msgs []*message) error {
 	var unknown []*message
 	for _, m := range msgs {
@@ -167,7 +169,9 @@ func (sess *session) classify(msgs []*message) ([]*message, error) {
 	p := sess.srv.opts.Pipeline
 	var full []*message
 	err := sess.up.Batch(commands, topWindow, func(i int, header []byte, err error) error {
-		if err == nil && !p.NeedsTransform(header) {
+		// A multipart message may hold an envelope in a message/rfc822
+		// part, which only its body shows: it is fetched whole too.
+		if err == nil && noTransform(p, header) {
 			sess.learn(msgs[i], result{size: msgs[i].rawSize})
 		} else {
 			full = append(full, msgs[i])
@@ -175,6 +179,13 @@ func (sess *session) classify(msgs []*message) ([]*message, error) {
 		return nil
 	})
 	return full, err
+}
+
+// noTransform reports a header the pipeline will not change the message
+// of, whatever its body.
+func noTransform(p *pipeline.Pipeline, header []byte) bool {
+	transform, bodyScan := p.Triage(header)
+	return !transform && !bodyScan
 }
 
 // sizeTransformed sizes messages the pipeline changes: from its cache, or
@@ -224,7 +235,7 @@ func (sess *session) sizeTransformed(msgs []*message) error {
 // transform runs raw through the pipeline when it needs it.
 func (sess *session) transform(m *message, raw []byte) *pipeline.Output {
 	p := sess.srv.opts.Pipeline
-	if !p.NeedsTransform(raw) {
+	if !p.NeedsTransform(raw) && !(p.NeedsBodyScan(raw) && p.NeedsTransformBody(raw)) {
 		return &pipeline.Output{Message: raw}
 	}
 	return p.Transform(context.Background(), sess.ref(m), sess.keys, raw)
@@ -241,8 +252,13 @@ type result struct {
 }
 
 func resultOf(out *pipeline.Output, size int64) result {
-	return result{size: size, changed: out.Changed, keyed: out.Decrypt != nil,
-		signed: len(out.Signed) > 0, temporary: pipelineTemporary(out)}
+	r := result{size: size, changed: out.Changed, keyed: out.Decrypt != nil,
+		signed: len(out.Signed) > 0, temporary: out.Temporary()}
+	for _, a := range out.Attachments {
+		r.keyed = r.keyed || a.Decrypt != nil
+		r.signed = r.signed || len(a.Signed) > 0
+	}
+	return r
 }
 
 // signedTTL bounds how long the size of a message with a signature

@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
-	"github.com/smimeproxy/smimeproxy/smime"
 )
 
 // cmdRetr answers RETR (RFC 1939 section 7) with the message as the
@@ -48,7 +47,10 @@ func (sess *session) cmdTop(args []string, _ string) error {
 		if err != nil {
 			return sess.fetchFailed("TOP", err)
 		}
-		if !sess.srv.opts.Pipeline.NeedsTransform(head) {
+		// A multipart message may carry an envelope as an attachment,
+		// which only the whole message shows, unless it was sized already.
+		p := sess.srv.opts.Pipeline
+		if !p.NeedsTransform(head) && (m.sized || !p.NeedsBodyScan(head)) {
 			return sess.replyMessage("Top of message follows", head)
 		}
 	}
@@ -135,20 +137,4 @@ func headerEnd(msg []byte) int {
 		return i + 4
 	}
 	return len(msg)
-}
-
-// pipelineTemporary reports an output that may differ next time: the
-// vault or a revocation check could not be consulted.
-func pipelineTemporary(out *pipeline.Output) bool {
-	if out.Decrypt != nil && out.Decrypt.Outcome == smime.OutcomeTemporaryError {
-		return true
-	}
-	for _, layer := range out.Signed {
-		for _, s := range layer.Signers {
-			if s.Result == smime.SigTempError {
-				return true
-			}
-		}
-	}
-	return false
 }
