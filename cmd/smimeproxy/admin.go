@@ -17,7 +17,6 @@ import (
 	"github.com/smimeproxy/smimeproxy/proxy/metrics"
 	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
 	"github.com/smimeproxy/smimeproxy/smime/revocation"
-	"github.com/smimeproxy/smimeproxy/smime/trust"
 )
 
 // observability is what the proxy reports to for operators: the registry
@@ -26,7 +25,7 @@ import (
 type observability struct {
 	registry   *proxy.Registry
 	metrics    *metrics.Metrics    // nil when the admin server is off
-	trust      *trust.Store        // nil when it could not be loaded
+	trust      *swappableTrust     // nil when it could not be loaded; SIGHUP swaps it
 	revocation *revocation.Service // nil when it could not start
 }
 

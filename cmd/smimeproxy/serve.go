@@ -90,6 +90,8 @@ func openVault(cfg *config.Config) (*keystore.FileVault, error) {
 // runningProxy is a started proxy: its servers and the listeners they
 // accept on.
 type runningProxy struct {
+	cfg       *config.Config // as loaded; replaced by a successful reload
+	cert      *certHolder    // nil without client-facing TLS
 	imap      *imapproxy.Server
 	pop3      *pop3proxy.Server // nil when [pop3] has no listener
 	obs       *observability
@@ -112,6 +114,7 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 	if err != nil {
 		return nil, err
 	}
+	cert := useCertHolder(serverTLS)
 	upstreamTLS, err := cfg.IMAP.UpstreamTLSConfig()
 	if err != nil {
 		return nil, err
@@ -136,7 +139,7 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 
 		ObserveUpstream: obs.upstreamObserver(),
 	})
-	p := &runningProxy{imap: imapServer, obs: obs}
+	p := &runningProxy{cfg: cfg, cert: cert, imap: imapServer, obs: obs}
 
 	type listener struct {
 		addr    string
@@ -229,17 +232,14 @@ func (p *runningProxy) sessions() int {
 }
 
 // waitForShutdown blocks until SIGINT or SIGTERM, then tells clients the
-// proxy is going away and closes. A second signal exits at once.
-//
-// TODO(reload): SIGHUP should reload the config and keep the old one when
-// the new one is bad; today it is ignored so that it does not kill the
-// process.
+// proxy is going away and closes. A second signal exits at once. SIGHUP
+// reloads the config (see reload.go).
 func waitForShutdown(p *runningProxy, log hclog.Logger) {
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	for sig := range signals {
 		if sig == syscall.SIGHUP {
-			log.Warn("SIGHUP received: config reload is not supported yet; restart to apply changes")
+			p.reload(log)
 			continue
 		}
 		log.Info("shutting down", "signal", sig.String(), "sessions", p.sessions())

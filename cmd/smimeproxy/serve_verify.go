@@ -26,8 +26,9 @@ func withVerification(cfg *config.Config, opts pipeline.Options, obs *observabil
 	if err != nil {
 		log.Error("cannot load the trust store: no signature will pass", "error", err)
 	} else {
-		opts.Trust = store
-		obs.trust = store
+		obs.trust = &swappableTrust{}
+		obs.trust.store.Store(store)
+		opts.Trust = obs.trust
 	}
 	rev, err := revocation.New(revocation.Options{
 		Mode:        revocation.Mode(cfg.Revocation.Mode),
@@ -80,11 +81,11 @@ func unavailableRevocation(err error) smime.RevocationChecker {
 }
 
 // trustAnchors lists the trust store for the dashboard.
-type trustAnchors struct{ store *trust.Store }
+type trustAnchors struct{ trust *swappableTrust }
 
 func (t trustAnchors) TrustAnchors(context.Context) ([]admin.Anchor, error) {
 	var out []admin.Anchor
-	for _, e := range t.store.Entries() {
+	for _, e := range t.trust.store.Load().Entries() {
 		out = append(out, admin.AnchorOf(e.Cert, string(e.Kind), e.File))
 	}
 	return out, nil
