@@ -115,30 +115,17 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 		return nil, err
 	}
 	cert := useCertHolder(serverTLS)
-	upstreamTLS, err := cfg.IMAP.UpstreamTLSConfig()
-	if err != nil {
-		return nil, err
-	}
 
 	obs := newObservability(cfg)
 	pipe := newPipeline(cfg, obs, log) // one cache and audit trail for IMAP and POP3
-	imapServer := imapproxy.New(imapproxy.Options{
-		Upstream: proxy.Upstream{
-			Address:   cfg.IMAP.Upstream,
-			TLS:       proxy.UpstreamTLS(cfg.IMAP.UpstreamTLS),
-			TLSConfig: upstreamTLS,
-			Timeout:   cfg.IMAP.UpstreamTimeout,
-		},
-		TLSConfig:    serverTLS,
-		InsecureAuth: cfg.IMAP.AllowInsecureAuth,
-		Pipeline:     pipe,
-		Vault:        vault,
-		Logger:       log,
-		Registry:     obs.registry,
-		MaxSessions:  cfg.IMAP.MaxSessions,
-
-		ObserveUpstream: obs.upstreamObserver(),
-	})
+	front := func(section *config.Proxy) (proxy.FrontOptions, error) {
+		return frontOptions(section, serverTLS, pipe, vault, obs, log)
+	}
+	imapOptions, err := front(&cfg.IMAP)
+	if err != nil {
+		return nil, err
+	}
+	imapServer := imapproxy.New(imapproxy.Options{FrontOptions: imapOptions})
 	p := &runningProxy{cfg: cfg, cert: cert, imap: imapServer, obs: obs}
 
 	type listener struct {
@@ -152,11 +139,12 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 		{cfg.IMAP.TLSListen, imapServer.ServeTLS, "imaps", &cfg.IMAP},
 	}
 	if cfg.POP3.Enabled() {
-		pop3Server, err := newPOP3Server(cfg, serverTLS, pipe, vault, obs, log)
+		pop3Options, err := front(&cfg.POP3)
 		if err != nil {
 			p.close()
 			return nil, err
 		}
+		pop3Server := pop3proxy.New(pop3proxy.Options{FrontOptions: pop3Options})
 		p.pop3 = pop3Server
 		listen = append(listen,
 			listener{cfg.POP3.Listen, pop3Server.Serve, "pop3", &cfg.POP3},
@@ -184,32 +172,31 @@ func startProxy(cfg *config.Config, vault keystore.Vault, log hclog.Logger) (*ru
 	return p, nil
 }
 
-// newPOP3Server makes the POP3 front. It shares the pipeline (and so the
-// decrypted-message cache), the vault, the session registry and the
-// metrics with the IMAP front.
-func newPOP3Server(cfg *config.Config, serverTLS *tls.Config, pipe *pipeline.Pipeline,
-	vault keystore.Vault, obs *observability, log hclog.Logger) (*pop3proxy.Server, error) {
-	upstreamTLS, err := cfg.POP3.UpstreamTLSConfig()
+// frontOptions are the settings of one [imap] or [pop3] section. Both
+// fronts share the pipeline (and so the decrypted-message cache), the
+// vault, the session registry and the metrics.
+func frontOptions(section *config.Proxy, serverTLS *tls.Config, pipe *pipeline.Pipeline,
+	vault keystore.Vault, obs *observability, log hclog.Logger) (proxy.FrontOptions, error) {
+	upstreamTLS, err := section.UpstreamTLSConfig()
 	if err != nil {
-		return nil, err
+		return proxy.FrontOptions{}, err
 	}
-	return pop3proxy.New(pop3proxy.Options{
+	return proxy.FrontOptions{
 		Upstream: proxy.Upstream{
-			Address:   cfg.POP3.Upstream,
-			TLS:       proxy.UpstreamTLS(cfg.POP3.UpstreamTLS),
+			Address:   section.Upstream,
+			TLS:       proxy.UpstreamTLS(section.UpstreamTLS),
 			TLSConfig: upstreamTLS,
-			Timeout:   cfg.POP3.UpstreamTimeout,
+			Timeout:   section.UpstreamTimeout,
 		},
-		TLSConfig:    serverTLS,
-		InsecureAuth: cfg.POP3.AllowInsecureAuth,
-		Pipeline:     pipe,
-		Vault:        vault,
-		Logger:       log,
-		Registry:     obs.registry,
-		MaxSessions:  cfg.POP3.MaxSessions,
-
+		TLSConfig:       serverTLS,
+		InsecureAuth:    section.AllowInsecureAuth,
+		Pipeline:        pipe,
+		Vault:           vault,
+		Logger:          log,
+		Registry:        obs.registry,
+		MaxSessions:     section.MaxSessions,
 		ObserveUpstream: obs.upstreamObserver(),
-	}), nil
+	}, nil
 }
 
 func (p *runningProxy) close() {

@@ -92,12 +92,12 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	if opts.noCache {
 		cacheBytes = 0
 	}
-	f.server = New(Options{
+	f.server = New(Options{FrontOptions: proxy.FrontOptions{
 		Upstream:     proxy.Upstream{Address: f.upstream, TLS: proxy.UpstreamTLSNone, Timeout: 5 * time.Second},
 		InsecureAuth: opts.insecureAuth,
 		Pipeline:     pipeline.New(pipeline.Options{AuthServID: authservID, CacheBytes: cacheBytes}),
 		Vault:        vault,
-	})
+	}})
 	f.proxy = serveOnLoopback(t, f.server.Serve)
 	t.Cleanup(func() { f.server.Close() })
 	return f
@@ -477,11 +477,11 @@ func TestUpstreamDownGivesBye(t *testing.T) {
 	}
 	deadAddr := ln.Addr().String()
 	ln.Close()
-	s := New(Options{
+	s := New(Options{FrontOptions: proxy.FrontOptions{
 		Upstream: proxy.Upstream{Address: deadAddr, TLS: proxy.UpstreamTLSNone, Timeout: time.Second},
 		Pipeline: pipeline.New(pipeline.Options{}),
 		Vault:    nil,
-	})
+	}})
 	addr := serveOnLoopback(t, s.Serve)
 	defer s.Close()
 	_ = f

@@ -6,44 +6,18 @@ import (
 	"fmt"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/smimeproxy/smimeproxy/keystore"
 	"github.com/smimeproxy/smimeproxy/proxy"
-	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
 )
 
-// Options configures a Server. Upstream, Pipeline and Vault are required.
+// Options configures a Server: the settings every front takes. For FETCH,
+// ObserveUpstream's time includes relaying the answer to the client.
 type Options struct {
-	// Upstream is the mailbox server every session logs in to.
-	Upstream proxy.Upstream
-	// TLSConfig is the client-facing certificate. Nil disables STARTTLS;
-	// ServeTLS needs it.
-	TLSConfig *tls.Config
-	// InsecureAuth allows LOGIN and AUTHENTICATE on connections without
-	// TLS. Off, such connections advertise LOGINDISABLED (RFC 3501
-	// section 6.2.3) and must STARTTLS first.
-	InsecureAuth bool
-	// Pipeline decrypts and annotates messages.
-	Pipeline *pipeline.Pipeline
-	// Vault holds the users' private keys.
-	Vault keystore.Vault
-	// Logger receives session logs; nil discards them.
-	Logger hclog.Logger
-	// Registry, if set, lists live sessions for operators.
-	Registry *proxy.Registry
-	// MaxSessions caps concurrent client sessions; zero means no cap.
-	MaxSessions int
-	// ObserveUpstream, if set, learns how long each upstream command took
-	// until it completed (for FETCH: with relaying its answer), with its
-	// error, if any: proto is "imap", cmd the command name, "CONNECT" for
-	// a new session's connection and greeting. It runs on the session's
-	// goroutine and must not block (metrics use it).
-	ObserveUpstream func(proto, cmd string, d time.Duration, err error)
+	proxy.FrontOptions
 }
 
 // Server accepts IMAP clients and relays them to the upstream server.

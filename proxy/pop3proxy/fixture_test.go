@@ -83,7 +83,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 	if opts.noOutputCache {
 		pipe = pipeline.New(pipeline.Options{AuthServID: authservID})
 	}
-	f.server = New(Options{
+	f.server = New(Options{FrontOptions: proxy.FrontOptions{
 		Upstream: proxy.Upstream{Address: f.up.addr, TLS: proxy.UpstreamTLSNone,
 			Timeout: 5 * time.Second},
 		TLSConfig:    serverTLS,
@@ -93,7 +93,7 @@ func newFixture(t testing.TB, opts fixtureOptions) *fixture {
 		MaxSessions:  opts.maxSessions,
 
 		ObserveUpstream: opts.observe,
-	})
+	}})
 	f.addr = serveOn(t, f.server.Serve)
 	f.tlsAddr = serveOn(t, f.server.ServeTLS)
 	t.Cleanup(func() { f.server.Close() })

@@ -1,7 +1,6 @@
 package pop3proxy
 
 import (
-	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -9,38 +8,13 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/smimeproxy/smimeproxy/keystore"
 	"github.com/smimeproxy/smimeproxy/proxy"
-	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
 )
 
-// Options configures a Server. Upstream, Pipeline and Vault are required.
+// Options configures a Server: the settings every front takes, and
+// POP3's own.
 type Options struct {
-	// Upstream is the mailbox server every session logs in to.
-	Upstream proxy.Upstream
-	// TLSConfig is the client-facing certificate. Nil disables STLS;
-	// ServeTLS needs it.
-	TLSConfig *tls.Config
-	// InsecureAuth allows USER/PASS, APOP and AUTH on connections without
-	// TLS. Off, such connections do not advertise USER or SASL in CAPA
-	// and must STLS first (RFC 2595 section 4).
-	InsecureAuth bool
-	// Pipeline decrypts and annotates messages.
-	Pipeline *pipeline.Pipeline
-	// Vault holds the users' private keys.
-	Vault keystore.Vault
-	// Logger receives session logs; nil discards them.
-	Logger hclog.Logger
-	// Registry, if set, lists live sessions for operators.
-	Registry *proxy.Registry
-	// MaxSessions caps concurrent client sessions; zero means no cap.
-	MaxSessions int
-	// ObserveUpstream, if set, learns how long each upstream command took
-	// until its response was read, with its error, if any (a *Error for
-	// -ERR): proto is "pop3", cmd the command name, "CONNECT" for a new
-	// session's connection, greeting, STLS and CAPA. It runs on the
-	// session's goroutine and must not block (metrics use it).
-	ObserveUpstream func(proto, cmd string, d time.Duration, err error)
+	proxy.FrontOptions
 
 	// IdleTimeout ends a session whose client sent nothing for that long.
 	// Zero means 10 minutes, the least RFC 1939 section 3 allows.
