@@ -54,12 +54,9 @@ func revocationOptions(cfg *config.Config, log hclog.Logger) revocation.Options 
 
 func crlImport(args []string, stdout, stderr io.Writer) int {
 	f := newSubFlags("crl import", stderr)
-	if code := f.parse(args, 1, stderr); code >= 0 {
+	cfg, code := f.load(args, 1, stderr)
+	if code >= 0 {
 		return code
-	}
-	cfg, ok := loadConfigForTools(f.config, stderr)
-	if !ok {
-		return 1
 	}
 	store, err := loadTrustStore(cfg)
 	if err != nil {
@@ -88,12 +85,9 @@ func crlImport(args []string, stdout, stderr io.Writer) int {
 
 func crlList(args []string, stdout, stderr io.Writer) int {
 	f := newSubFlags("crl list", stderr)
-	if code := f.parse(args, 0, stderr); code >= 0 {
+	cfg, code := f.load(args, 0, stderr)
+	if code >= 0 {
 		return code
-	}
-	cfg, ok := loadConfigForTools(f.config, stderr)
-	if !ok {
-		return 1
 	}
 	svc, err := revocation.New(revocationOptions(cfg, nil))
 	if err != nil {

@@ -94,7 +94,7 @@ func (p *runningProxy) reloadTrust(next *config.Config, log hclog.Logger) {
 	if p.obs.trust == nil {
 		return
 	}
-	store, err := trust.LoadDir(next.Trust.Roots, next.Trust.Intermediates, next.Trust.Dir)
+	store, err := loadTrustStore(next)
 	if err != nil {
 		log.Error("trust store reload failed; the running trust store stays", "error", err)
 		return

@@ -11,7 +11,6 @@ import (
 	"github.com/smimeproxy/smimeproxy/proxy/pipeline"
 	"github.com/smimeproxy/smimeproxy/smime"
 	"github.com/smimeproxy/smimeproxy/smime/revocation"
-	"github.com/smimeproxy/smimeproxy/smime/trust"
 )
 
 // withVerification fills the signature options of the pipeline from
@@ -22,7 +21,7 @@ import (
 // never as valid.
 func withVerification(cfg *config.Config, opts pipeline.Options, obs *observability,
 	log hclog.Logger) pipeline.Options {
-	store, err := trust.LoadDir(cfg.Trust.Roots, cfg.Trust.Intermediates, cfg.Trust.Dir)
+	store, err := loadTrustStore(cfg)
 	if err != nil {
 		log.Error("cannot load the trust store: no signature will pass", "error", err)
 	} else {
@@ -30,13 +29,7 @@ func withVerification(cfg *config.Config, opts pipeline.Options, obs *observabil
 		obs.trust.store.Store(store)
 		opts.Trust = obs.trust
 	}
-	rev, err := revocation.New(revocation.Options{
-		Mode:        revocation.Mode(cfg.Revocation.Mode),
-		Timeout:     cfg.Revocation.Timeout,
-		CacheDir:    cfg.Revocation.CacheDir,
-		MaxCRLBytes: cfg.Revocation.MaxCRLBytes,
-		Logger:      log.Named("revocation"),
-	})
+	rev, err := revocation.New(revocationOptions(cfg, log.Named("revocation")))
 	if err != nil {
 		log.Error("cannot start revocation checks: signatures get temperror", "error", err)
 		opts.Revocation = unavailableRevocation(err)

@@ -79,6 +79,19 @@ func (f *subFlags) parse(args []string, nargs int, stderr io.Writer) int {
 
 // loadConfigForTools loads the config for trust and crl commands, which do
 // not need the vault's master key.
+// load parses args and loads the config they name; code is an exit code
+// to return at once, or -1 to go on.
+func (f *subFlags) load(args []string, nargs int, stderr io.Writer) (cfg *config.Config, code int) {
+	if code := f.parse(args, nargs, stderr); code >= 0 {
+		return nil, code
+	}
+	cfg, ok := loadConfigForTools(f.config, stderr)
+	if !ok {
+		return nil, 1
+	}
+	return cfg, -1
+}
+
 func loadConfigForTools(path string, stderr io.Writer) (*config.Config, bool) {
 	cfg, err := config.LoadWith(path, config.Options{MasterKeyMayBeMissing: true})
 	if err != nil {
@@ -96,12 +109,9 @@ func loadTrustStore(cfg *config.Config) (*trust.Store, error) {
 
 func trustList(args []string, stdout, stderr io.Writer) int {
 	f := newSubFlags("trust list", stderr)
-	if code := f.parse(args, 0, stderr); code >= 0 {
+	cfg, code := f.load(args, 0, stderr)
+	if code >= 0 {
 		return code
-	}
-	cfg, ok := loadConfigForTools(f.config, stderr)
-	if !ok {
-		return 1
 	}
 	store, err := loadTrustStore(cfg)
 	if err != nil {
@@ -125,12 +135,9 @@ func trustList(args []string, stdout, stderr io.Writer) int {
 func trustAdd(args []string, stdout, stderr io.Writer) int {
 	f := newSubFlags("trust add", stderr)
 	inter := f.fs.Bool("intermediate", false, "add as intermediate instead of root")
-	if code := f.parse(args, 1, stderr); code >= 0 {
+	cfg, code := f.load(args, 1, stderr)
+	if code >= 0 {
 		return code
-	}
-	cfg, ok := loadConfigForTools(f.config, stderr)
-	if !ok {
-		return 1
 	}
 	if cfg.Trust.Dir == "" {
 		fmt.Fprintln(stderr, "smimeproxy trust add: [trust] dir is empty: set it, or list "+
@@ -177,12 +184,9 @@ func addOne(m trust.Managed, c *x509.Certificate, kind trust.Kind,
 
 func trustRemove(args []string, stdout, stderr io.Writer) int {
 	f := newSubFlags("trust remove", stderr)
-	if code := f.parse(args, 1, stderr); code >= 0 {
+	cfg, code := f.load(args, 1, stderr)
+	if code >= 0 {
 		return code
-	}
-	cfg, ok := loadConfigForTools(f.config, stderr)
-	if !ok {
-		return 1
 	}
 	fp := f.fs.Arg(0)
 	if cfg.Trust.Dir == "" {
